@@ -1,0 +1,169 @@
+"""The verifier registry: small named functions whose name, version and parameters the IR records.
+
+The IR names a verifier and its arguments, never a Python object, so a compiled skill stays
+reproducible: the reward id changes when a verifier's ``version`` does.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["Param", "VerifierSpec", "Verdict", "verifier", "get", "all_verifiers", "load_plugins"]
+
+_TYPES = ("text", "number", "integer", "bool", "list", "json", "any")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One verifier parameter: ``name: type`` with an optional default (keyword-only if it has one)."""
+
+    name: str
+    type: str = "any"
+    default: Any = inspect.Parameter.empty
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+    @classmethod
+    def parse(cls, spec: "str | Param") -> "Param":
+        """``"reference: text"`` or ``"tolerance: number = 1e-6"`` -> Param."""
+        if isinstance(spec, Param):
+            return spec
+        name, _, rest = spec.partition(":")
+        type_, _, default = rest.partition("=")
+        type_ = type_.strip() or "any"
+        if type_ not in _TYPES:
+            raise ValueError(f"unknown parameter type {type_!r} in {spec!r}")
+        value = inspect.Parameter.empty
+        if default.strip():
+            import ast
+
+            value = ast.literal_eval(default.strip())
+        return cls(name.strip(), type_, value)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A three-valued verifier result: ``status`` is ``ok``, ``na`` or ``error``."""
+
+    status: str
+    value: Any = None
+    reason: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    @classmethod
+    def ok(cls, value: Any, **detail: Any) -> "Verdict":
+        return cls("ok", value, None, detail)
+
+    @classmethod
+    def na(cls, reason: str, **detail: Any) -> "Verdict":
+        return cls("na", None, reason, detail)
+
+    @classmethod
+    def error(cls, reason: str, **detail: Any) -> "Verdict":
+        return cls("error", None, reason, detail)
+
+    @classmethod
+    def of(cls, result: Any) -> "Verdict":
+        """Normalise a verifier's return value (bool, number in [0, 1], None or Verdict)."""
+        if isinstance(result, Verdict):
+            return result
+        if result is None:
+            return cls.na("verifier could not decide")
+        if isinstance(result, bool):
+            return cls.ok(result)
+        if isinstance(result, (int, float)):
+            if not 0.0 <= float(result) <= 1.0:
+                return cls.error(f"verifier returned {result!r}, outside [0, 1]")
+            return cls.ok(float(result))
+        return cls.error(f"verifier returned an unsupported value of type {type(result).__name__}")
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    """What the compiler checks a call against and the IR records."""
+
+    name: str
+    version: str
+    params: tuple[Param, ...]
+    doc: str
+    func: Callable[..., Any] = field(compare=False, repr=False)
+    isolate: bool = False  # run in a worker process (signal-based timeouts, crash isolation)
+
+    @property
+    def positional(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.required)
+
+    def call(self, *args: Any, **kwargs: Any) -> Verdict:
+        """Run the verifier in this process; exceptions become ``error`` verdicts."""
+        try:
+            return Verdict.of(self.func(*args, **kwargs))
+        except Exception as exc:  # a verifier bug must not crash a batch
+            return Verdict.error(f"{self.name} raised {type(exc).__name__}: {exc}")
+
+
+_REGISTRY: dict[str, VerifierSpec] = {}
+_BUILTINS_LOADED = False
+
+
+def verifier(
+    name: str,
+    *,
+    version: str = "1",
+    params: "tuple[str | Param, ...] | list[str | Param]" = (),
+    doc: str | None = None,
+    isolate: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``func`` as verifier ``name`` (a dotted name such as ``math.equivalent``)."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"verifier {name!r} is already registered")
+        _REGISTRY[name] = VerifierSpec(
+            name=name,
+            version=str(version),
+            params=tuple(Param.parse(p) for p in params),
+            doc=inspect.cleandoc(doc or func.__doc__ or ""),
+            func=func,
+            isolate=isolate,
+        )
+        return func
+
+    return register
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
+        importlib.import_module("skilldsl.verifiers.builtin")
+        load_plugins()
+
+
+def load_plugins(modules: "list[str] | None" = None) -> None:
+    """Import user verifier modules: ``modules``, ``$SKILLDSL_PLUGINS`` and the
+    ``skilldsl.verifiers`` entry-point group."""
+    names = list(modules or [])
+    names += [m.strip() for m in os.environ.get("SKILLDSL_PLUGINS", "").split(",") if m.strip()]
+    for name in names:
+        importlib.import_module(name)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="skilldsl.verifiers"):
+        ep.load()
+
+
+def get(name: str) -> VerifierSpec | None:
+    """The verifier registered as ``name``, or None."""
+    _load_builtins()
+    return _REGISTRY.get(name)
+
+
+def all_verifiers() -> list[VerifierSpec]:
+    """Every registered verifier, sorted by name."""
+    _load_builtins()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
