@@ -11,7 +11,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Param", "VerifierSpec", "Verdict", "verifier", "get", "all_verifiers", "load_plugins"]
+__all__ = [
+    "Param",
+    "VerifierSpec",
+    "Verdict",
+    "verifier",
+    "get",
+    "all_verifiers",
+    "load_plugins",
+    "call_function",
+]
 
 _TYPES = ("text", "number", "integer", "bool", "list", "json", "any")
 
@@ -93,6 +102,9 @@ class VerifierSpec:
     doc: str
     func: Callable[..., Any] = field(compare=False, repr=False)
     isolate: bool = False  # run in a worker process (signal-based timeouts, crash isolation)
+    # optional cheap in-process attempt for an isolated verifier: returns a Verdict, or None
+    # when the call needs the isolated path (math: plain numbers need no CAS, no worker)
+    fast: "Callable[..., Verdict | None] | None" = field(default=None, compare=False, repr=False)
 
     @property
     def positional(self) -> tuple[Param, ...]:
@@ -100,10 +112,28 @@ class VerifierSpec:
 
     def call(self, *args: Any, **kwargs: Any) -> Verdict:
         """Run the verifier in this process; exceptions become ``error`` verdicts."""
+        return call_function(self.name, self.func, args, kwargs)
+
+    def try_fast(self, *args: Any, **kwargs: Any) -> Verdict | None:
+        """The ``fast`` hook's verdict, or None when there is none or it defers to ``call``."""
+        if self.fast is None:
+            return None
         try:
-            return Verdict.of(self.func(*args, **kwargs))
-        except Exception as exc:  # a verifier bug must not crash a batch
+            result = self.fast(*args, **kwargs)
+        except Exception as exc:  # same contract as call(): never raise
             return Verdict.error(f"{self.name} raised {type(exc).__name__}: {exc}")
+        return None if result is None else Verdict.of(result)
+
+
+def call_function(name: str, func: Callable[..., Any], args: Any, kwargs: Any) -> Verdict:
+    """Run verifier ``func`` (registered as ``name``); exceptions become ``error`` verdicts.
+
+    Shared by ``VerifierSpec.call`` and the worker pool so both report failures identically.
+    """
+    try:
+        return Verdict.of(func(*args, **kwargs))
+    except Exception as exc:  # a verifier bug must not crash a batch
+        return Verdict.error(f"{name} raised {type(exc).__name__}: {exc}")
 
 
 _REGISTRY: dict[str, VerifierSpec] = {}
@@ -117,6 +147,7 @@ def verifier(
     params: "tuple[str | Param, ...] | list[str | Param]" = (),
     doc: str | None = None,
     isolate: bool = False,
+    fast: "Callable[..., Verdict | None] | None" = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func`` as verifier ``name`` (a dotted name such as ``math.equivalent``)."""
 
@@ -130,6 +161,7 @@ def verifier(
             doc=inspect.cleandoc(doc or func.__doc__ or ""),
             func=func,
             isolate=isolate,
+            fast=fast,
         )
         return func
 
@@ -139,22 +171,48 @@ def verifier(
 def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
+        # marked loaded only on success: a broken module re-raises its real error on every
+        # lookup instead of leaving a silently partial registry ("unknown verifier ...")
         importlib.import_module("skilldsl.verifiers.builtin")
         load_plugins()
+        _BUILTINS_LOADED = True
 
 
 def load_plugins(modules: "list[str] | None" = None) -> None:
-    """Import user verifier modules: ``modules``, ``$SKILLDSL_PLUGINS`` and the
-    ``skilldsl.verifiers`` entry-point group."""
+    """Import user verifier modules: ``modules`` (names or ``.py`` paths), ``$SKILLDSL_PLUGINS``
+    (comma-separated) and the ``skilldsl.verifiers`` entry-point group."""
     names = list(modules or [])
     names += [m.strip() for m in os.environ.get("SKILLDSL_PLUGINS", "").split(",") if m.strip()]
     for name in names:
-        importlib.import_module(name)
+        _import_plugin(name)
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="skilldsl.verifiers"):
         ep.load()
+
+
+def _import_plugin(name: str) -> None:
+    """Import plugin ``name``: a module name, or a ``.py`` file path (imported by its stem).
+
+    The plugin's directory (or the working directory, for a bare module name not found
+    otherwise) joins ``sys.path``, so worker processes can import it again by name.
+    """
+    import sys
+
+    if name.endswith(".py"):
+        folder, filename = os.path.split(os.path.abspath(name))
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        importlib.import_module(filename[: -len(".py")])
+        return
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != name.split(".")[0] or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        importlib.import_module(name)
 
 
 def get(name: str) -> VerifierSpec | None:

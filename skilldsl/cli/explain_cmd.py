@@ -1,0 +1,48 @@
+"""``skilldsl explain SKILL --sample JSON``: score one sample and print its evidence trace.
+
+``--sample`` takes the JSON object itself or ``@file.json``; ``--json`` prints the Result as JSON.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .score_cmd import add_runtime_arguments, load_skill
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``explain``."""
+    p = subparsers.add_parser("explain", help="print the evidence trace of one sample",
+                              description="Score one sample and show which evidence ran, its values and costs.")
+    add_runtime_arguments(p)
+    p.add_argument("--sample", required=True, help="the sample as JSON, or @file.json")
+    p.add_argument("--json", action="store_true", help="print the Result as JSON")
+    p.set_defaults(func=run)
+
+
+def _read_sample(text: str) -> Any:
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def run(args: Any) -> int:
+    """Print the trace; exit 1 when the sample's reward is an error."""
+    try:
+        sample = _read_sample(args.sample)
+    except (OSError, ValueError) as exc:
+        print(f"error: --sample: {exc}", file=sys.stderr)
+        return 2
+    skill = load_skill(args)
+    result = skill.score([sample])[0]
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from ..runtime import format_result
+
+        print(format_result(result, skill.program))
+    return 1 if result.status == "error" else 0

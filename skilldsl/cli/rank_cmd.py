@@ -1,0 +1,68 @@
+"""``skilldsl rank SKILL DATA.jsonl``: pick the best of N candidates for every row.
+
+Rows are ``{prompt, candidates[], id?, reference?}``. Output: one JSON line per row with the
+selected index and candidate, the per-candidate scores when the method has them, and the
+row's status (an error is reported, never turned into a pick).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from .eval_cmd import _load, add_judge_arguments, judge_options
+
+__all__ = ["add_parser", "execute"]
+
+
+def add_parser(subparsers) -> None:
+    """Register ``rank`` and its options."""
+    p = subparsers.add_parser("rank", help="best-of-N: pick the best candidate of every row",
+                              description="Select the best candidate per row with a skill.")
+    p.add_argument("skill", help=".skill, .skillc or stock skill name")
+    p.add_argument("data", help="JSONL rows with prompt and candidates")
+    p.add_argument("-o", "--output", help="write the picks here (default: stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_judge_arguments(p)
+    p.set_defaults(func=lambda args: execute(args, _load))
+
+
+def execute(args, load_scorer) -> int:
+    """Rank every row of ``args.data``; write one JSON line per row; return the exit code."""
+    from ..eval.items import EvalError
+    from ..eval.judge import Judge
+    from ..eval.formats import read_dataset
+    from ..eval.runner import run_items
+
+    try:
+        dataset = read_dataset(args.data, "candidates")
+        judge = Judge(load_scorer(args.skill, model=args.model, device=args.device), judge_options(args))
+        records, skipped = run_items(judge, dataset, progress=not args.no_progress)
+    except EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    items = {item.id: item for item in dataset.items}
+    lines = [json.dumps(_pick(r, items[r["id"]])) for r in records]
+    lines += [json.dumps({"id": s.id, "row": s.row, "status": "skipped", "reason": s.reason}) for s in skipped]
+    _write(lines, args.output)
+    for s in skipped:
+        print(f"skipped {s.row}: {s.reason}", file=sys.stderr)
+    return 0 if not skipped and all(r["status"] == "ok" for r in records) else 1
+
+
+def _pick(record: dict, item) -> dict:
+    out = {"id": record["id"], "status": record["status"], "reason": record["reason"],
+           "selected": record.get("selected"), "scores": record.get("scores")}
+    if record.get("selected") is not None:
+        out["best"] = item.candidates[record["selected"]]
+    if "value" in record and record["value"] is not None:
+        out["correct"] = bool(record["value"])
+    return out
+
+
+def _write(lines: list, output) -> None:
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,126 @@
+"""``skilldsl score SKILL DATA.jsonl``: one result line per input line, in order.
+
+Each output line is ``{"line": <input line number>, **Result.to_dict()}`` (reward, status,
+reason, reward_id, tokens, seconds, trace).
+
+A malformed line gets an error result line of its own (never a crash, never a missing row);
+a progress bar with the rate goes to stderr, then a summary: counts by status, tokens, time.
+Blank lines are not samples and are skipped.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any, Iterator
+
+__all__ = ["add_parser", "run", "add_runtime_arguments", "load_skill"]
+
+
+def add_runtime_arguments(p: Any) -> None:
+    """Options shared by ``score`` and ``explain``: where the judge model runs."""
+    p.add_argument("skill", help=".skill, .skillc or the name of a stock skill")
+    p.add_argument("--model", help="judge model: Hugging Face id, directory or .gguf (default: the embedded judge)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--dtype", help="float32, bfloat16 ... (default: per device)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the LLM result cache")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``score``."""
+    p = subparsers.add_parser("score", help="score a JSONL file of samples with a skill",
+                              description="Score every line of DATA.jsonl; one JSON result per line.")
+    add_runtime_arguments(p)
+    p.add_argument("data", help="JSONL samples ('-' for stdin)")
+    p.add_argument("-o", "--output", help="write results here (default: stdout)")
+    p.add_argument("--batch-size", type=int, default=64, help="samples per batch (default 64)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=run)
+
+
+def load_skill(args: Any, **extra: Any):
+    """The runnable skill named on the command line, with the runtime options."""
+    import skilldsl
+
+    return skilldsl.load(args.skill, model=args.model, device=args.device, dtype=args.dtype,
+                         cache=not args.no_cache, **extra)
+
+
+def run(args: Any) -> int:
+    """Score the file; exit 0 when every line scored ok or na, 1 when some erred."""
+    skill = load_skill(args, batch_size=args.batch_size)
+    lines = list(_read_lines(args.data))
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    start = time.perf_counter()
+    try:
+        counts, tokens = _score_lines(skill, lines, out, args)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    _summary(counts, tokens, time.perf_counter() - start)
+    return 1 if counts.get("error") else 0
+
+
+def _read_lines(path: str) -> Iterator[tuple[int, str]]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    try:
+        for number, line in enumerate(stream, 1):
+            if line.strip():
+                yield number, line
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _parse(number: int, line: str) -> tuple[Any, str | None]:
+    try:
+        return json.loads(line), None
+    except ValueError as exc:
+        return None, f"line {number}: invalid JSON: {exc}"
+
+
+def _score_lines(skill: Any, lines: list, out: Any, args: Any) -> tuple[Counter, list[int]]:
+    counts, tokens = Counter(), [0, 0]
+    bar = None if args.no_progress else _bar(len(lines))
+    for start in range(0, len(lines), skill.batch_size):
+        chunk = lines[start:start + skill.batch_size]
+        for record in _score_chunk(skill, chunk):
+            counts[record["status"]] += 1
+            tokens[0] += record["tokens_in"]
+            tokens[1] += record["tokens_out"]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return counts, tokens
+
+
+def _score_chunk(skill: Any, chunk: list) -> list[dict]:
+    """Result records for a chunk of (line number, text), in order; bad JSON in place."""
+    from ..runtime import Result
+
+    parsed = [(number, *_parse(number, line)) for number, line in chunk]
+    good = [sample for _, sample, problem in parsed if problem is None]
+    scored = iter(skill.score(good))
+    records = []
+    for number, _, problem in parsed:
+        result = next(scored) if problem is None else Result(None, "error", problem, reward_id=skill.reward_id)
+        records.append({"line": number, **result.to_dict()})
+    return records
+
+
+def _bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def _summary(counts: Counter, tokens: list[int], seconds: float) -> None:
+    n = sum(counts.values())
+    by_status = ", ".join(f"{k} {counts[k]}" for k in ("ok", "na", "error") if counts.get(k))
+    rate = n / seconds if seconds > 0 else 0.0
+    print(f"scored {n} samples ({by_status or 'none'}); tokens {tokens[0]} in / {tokens[1]} out; "
+          f"{seconds:.2f}s ({rate:.1f} samples/s)", file=sys.stderr)

@@ -1,0 +1,84 @@
+"""``skilldsl verifiers``: list every registered verifier with its parameters and doc.
+
+Authors read this to know what ``check:`` can call; ``--plugin MODULE`` (repeatable) first
+imports a user module so its ``@verifier`` registrations are listed (and checked) too.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import textwrap
+from typing import Any
+
+__all__ = ["add_parser", "run", "describe", "signature"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``verifiers`` on the top-level parser."""
+    p = subparsers.add_parser("verifiers", help="list the registered verifiers, their parameters and docs")
+    p.add_argument("names", nargs="*", help="only these verifiers (exact names or prefixes such as 'math.')")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first (repeatable)"
+    )
+    p.set_defaults(func=run)
+
+
+def _default_text(default: Any) -> str:
+    return json.dumps(default) if isinstance(default, str) else repr(default) if default is not None else "None"
+
+
+def signature(spec: Any) -> str:
+    """``name(response: text, mode: text = "normalized")``, as an author writes the call."""
+    parts = [
+        f"{p.name}: {p.type}" + ("" if p.required else f" = {_default_text(p.default)}") for p in spec.params
+    ]
+    return f"{spec.name}({', '.join(parts)})"
+
+
+def describe(spec: Any) -> dict[str, Any]:
+    """A verifier as JSON: name, version, isolate, params (name, type, required, default), doc."""
+    params = [
+        {"name": p.name, "type": p.type, "required": p.required}
+        | ({} if p.required else {"default": p.default})
+        for p in spec.params
+    ]
+    return {"name": spec.name, "version": spec.version, "isolate": spec.isolate, "params": params, "doc": spec.doc}
+
+
+def _select(specs: list[Any], names: list[str]) -> list[Any]:
+    if not names:
+        return specs
+    return [s for s in specs if any(s.name == n or (n.endswith(".") and s.name.startswith(n)) for n in names)]
+
+
+def _load(plugins: list[str]) -> "list[Any] | None":
+    from ..verifiers import registry
+
+    try:
+        registry.load_plugins(plugins)
+        return registry.all_verifiers()
+    except Exception as exc:  # an author's plugin that fails to import: say which and why
+        print(f"error: cannot load verifier plugins {plugins}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """List the verifiers; exit 1 when a plugin fails to load or a requested name is unknown."""
+    loaded = _load(args.plugin)
+    if loaded is None:
+        return 1
+    specs = _select(loaded, args.names)
+    if args.names and not specs:
+        print(f"no verifier matches {' '.join(args.names)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([describe(s) for s in specs], indent=2, default=repr))
+        return 0
+    for spec in specs:
+        flags = f"version {spec.version}" + (", isolated" if spec.isolate else "")
+        print(f"{signature(spec)}    [{flags}]")
+        print(textwrap.indent(inspect.cleandoc(spec.doc) or "(no doc)", "    "), end="\n\n")
+    return 0

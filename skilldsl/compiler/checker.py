@@ -1,0 +1,582 @@
+"""The checker: every mistake the compiler can find before a model runs.
+
+Names and fields, types, builtin and verifier arity and keyword names, template
+variables, visibility (``label`` inputs reach no evidence; ``reference`` inputs reach
+prompts only when allowed), evidence cycles, mode rules (swap, candidates), and
+evidence the reward can never use (a warning). It also records, for lowering, what each
+evidence reads (inputs) and depends on (other evidence).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import Span
+from ..ir.functions import BUILTINS
+from .ast import Evidence, Skill, Template
+from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
+from .loader import did_you_mean
+from .report import Collector
+from .types import accepts, describe, element, is_list, unify
+
+__all__ = ["Analysis", "check_skill", "evidence_type", "lookup_verifier"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What lowering needs from the checker."""
+
+    deps: dict            # evidence -> sorted tuple of evidence it depends on
+    reads: dict           # evidence -> sorted tuple of inputs it reads
+    verifiers: dict       # evidence -> VerifierSpec of its check
+    warnings: tuple = ()
+
+
+@dataclass
+class _Scope:
+    """Where an expression or template sits: which evidence owns it and what it may read."""
+
+    owner: Evidence | None      # None: the reward expression
+    role: str                   # "reward", "when", "check", "template", "answer"
+    locals: dict = field(default_factory=dict)
+    allow: tuple = ()
+
+
+# locals, `files` and the expression keywords: an input or evidence with such a name could not be read
+_RESERVED = frozenset({"item", "index", "candidate", "files", "if", "else", "and", "or", "not", "true", "false", "na"})
+
+
+def lookup_verifier(name: str):
+    """The registered verifier ``name`` or None (a broken built-in module must not stop a build)."""
+    from ..verifiers import registry
+
+    try:
+        return registry.get(name)
+    except ImportError:
+        return registry._REGISTRY.get(name)  # built-ins unavailable: user-registered ones still count
+
+
+def _all_verifier_names() -> list[str]:
+    from ..verifiers import registry
+
+    try:
+        return [v.name for v in registry.all_verifiers()]
+    except ImportError:
+        return sorted(registry._REGISTRY)
+
+
+def evidence_type(ev: Evidence) -> str:
+    """The type of an evidence's value in expressions."""
+    if ev.kind == "ask":
+        base = {"choice": "choice", "score": "score", "json": "json"}.get(ev.answer.type, "text")
+    else:
+        base = {"check": "bool", "run": "json", "route": "any", "model": "number"}[ev.kind]
+    return f"list[{base}]" if ev.each else base
+
+
+def check_skill(skill: Skill) -> Analysis:
+    """Check ``skill``; raises a SkillError with every error found, returns warnings otherwise."""
+    return _Checker(skill).run()
+
+
+class _Checker:
+    def __init__(self, skill: Skill):
+        self.skill = skill
+        self.out = Collector()
+        self.reads: dict[str, set] = {name: set() for name in skill.evidence}
+        self.deps: dict[str, set] = {name: set() for name in skill.evidence}
+        self.reward_refs: set[str] = set()
+        self.verifiers: dict = {}
+
+    def run(self) -> Analysis:
+        self.check_names()
+        self.check_mode()
+        for ev in self.skill.evidence.values():
+            with self.out.guard():
+                self.check_evidence(ev)
+        scope = _Scope(None, "reward", self.reward_locals())
+        reward_type = self.typeof(self.skill.reward, scope)
+        if not accepts("number", reward_type):
+            self.out.error(self.skill.reward.span, f"the reward must be a number, but this is {describe(reward_type)}"
+                           + _reward_hint(self.skill.reward, self.skill))
+        self.check_cycles()
+        if not self.out.errors:
+            self.check_unused()
+        self.out.raise_errors()
+        return Analysis(
+            deps={k: tuple(sorted(v)) for k, v in self.deps.items()},
+            reads={k: tuple(sorted(v)) for k, v in self.reads.items()},
+            verifiers=dict(self.verifiers), warnings=tuple(self.out.warnings),
+        )
+
+    # -- skill-level rules -----------------------------------------------------------
+    def check_names(self) -> None:
+        """Every name must resolve one way in expressions and templates."""
+        for name, inp in self.skill.inputs.items():
+            if name in self.skill.evidence:
+                self.out.error(self.skill.evidence[name].span, f"'{name}' is both an input and an evidence; "
+                               "rename one so expressions can tell them apart")
+        for name, span in self.declared_names():
+            if name in _RESERVED:
+                self.out.error(span, f"'{name}' is a reserved word and cannot name an input or evidence")
+
+    def declared_names(self):
+        yield from ((n, i.span) for n, i in self.skill.inputs.items())
+        yield from ((n, e.span) for n, e in self.skill.evidence.items())
+
+    def check_mode(self) -> None:
+        skill = self.skill
+        mode_span = skill.spans.get("mode")
+        if skill.mode == "pairwise":
+            missing = [n for n in ("a", "b") if n not in skill.inputs]
+            if missing:
+                self.out.error(mode_span, "a pairwise skill compares inputs 'a' and 'b'; declare "
+                               + " and ".join(f"'{n}'" for n in missing))
+        if skill.mode == "listwise":
+            self.check_candidates()
+        elif skill.candidates is not None:
+            self.out.error(skill.spans.get("candidates"), "'candidates' is only for listwise skills")
+
+    def check_candidates(self) -> None:
+        skill = self.skill
+        span = skill.spans.get("candidates", skill.spans.get("mode"))
+        inp = skill.inputs.get(skill.candidates or "")
+        if skill.candidates is None:
+            self.out.error(span, "a listwise skill names its list of candidates: candidates: <list input>")
+        elif inp is None:
+            self.out.error(span, f"candidates: '{skill.candidates}' is not an input")
+        elif not is_list(inp.type) or inp.visibility == "label":
+            self.out.error(span, f"candidates: '{skill.candidates}' must be a visible list input")
+
+    def reward_locals(self) -> dict:
+        return {"candidate": "text"} if self.skill.mode == "listwise" else {}
+
+    def evidence_locals(self, ev: Evidence) -> dict:
+        names = dict(self.reward_locals())
+        if ev.each:
+            inp = self.skill.inputs.get(ev.each)
+            names.update(item=element(inp.type) if inp else "any", index="integer")
+        return names
+
+    # -- evidence --------------------------------------------------------------------
+    def check_evidence(self, ev: Evidence) -> None:
+        if ev.each:
+            self.check_each(ev)
+        if ev.when is not None:
+            t = self.typeof(ev.when, _Scope(ev, "when", self.evidence_locals(ev)))
+            if not accepts("bool", t):
+                self.out.error(ev.when.span, f"'when' must be true/false, but this is {describe(t)}")
+        getattr(self, f"check_{ev.kind}")(ev)
+
+    def check_each(self, ev: Evidence) -> None:
+        inp = self.skill.inputs.get(ev.each)
+        if inp is None:
+            hint = did_you_mean(ev.each, self.skill.inputs)
+            self.out.error(ev.each_span, f"each: '{ev.each}' is not an input{hint}")
+        elif not is_list(inp.type):
+            self.out.error(ev.each_span, f"each: '{ev.each}' is {describe(inp.type)}, not a list; "
+                           "declare it as list (or list[number])")
+        elif inp.visibility == "label":
+            self.out.error(ev.each_span, f"each: '{ev.each}' is a label input; labels reach no evidence")
+        else:
+            self.reads[ev.name].add(ev.each)
+
+    def check_check(self, ev: Evidence) -> None:
+        call = ev.check
+        spec = lookup_verifier(call.func)
+        scope = _Scope(ev, "check", self.evidence_locals(ev))
+        arg_types = [self.typeof(a, scope) for a in call.args]
+        kw_types = {k: self.typeof(v, scope) for k, v in call.kwargs}
+        if spec is None:
+            hint = did_you_mean(call.func, _all_verifier_names())
+            self.out.error(call.func_span, f"unknown verifier '{call.func}'{hint} (`skilldsl verifiers` lists them)")
+            return
+        self.verifiers[ev.name] = spec
+        self.check_verifier_args(call, spec, arg_types, kw_types)
+
+    def check_verifier_args(self, call: Call, spec, arg_types: list, kw_types: dict) -> None:
+        positional = spec.positional
+        if len(call.args) > len(positional):
+            extra = call.args[len(positional)]
+            named = ", ".join(p.name for p in spec.params if not p.required)
+            self.out.error(extra.span, f"{spec.name} takes {len(positional)} positional argument(s) "
+                           f"({', '.join(p.name for p in positional)}); pass {named or 'no others'} by name")
+        by_name = {p.name: p for p in spec.params}
+        for i, ((key, value), t) in enumerate(zip(call.kwargs, kw_types.values())):
+            param = by_name.get(key)
+            key_span = call.kwarg_spans[i] if i < len(call.kwarg_spans) else value.span
+            if param is None:
+                self.out.error(key_span, f"{spec.name} has no parameter '{key}'{did_you_mean(key, by_name)} "
+                               f"(parameters: {', '.join(by_name)})")
+            elif any(p.name == key for p in positional[: len(call.args)]):
+                self.out.error(key_span, f"{spec.name}: '{key}' is already given by position")
+            else:
+                self.check_arg_type(spec.name, param, value, t)
+        for param, value, t in zip(positional, call.args, arg_types):
+            self.check_arg_type(spec.name, param, value, t)
+        given = {p.name for p in positional[: len(call.args)]} | set(kw_types)
+        missing = [p.name for p in positional if p.name not in given]
+        if missing:
+            self.out.error(call.span, f"{spec.name} is missing argument(s): {', '.join(missing)}")
+
+    def check_arg_type(self, func: str, param, value: Expr, t: str) -> None:
+        if not accepts(param.type, t):
+            self.out.error(value.span, f"{func}: '{param.name}' must be {describe(param.type)}, "
+                           f"but this is {describe(t)}")
+
+    def check_ask(self, ev: Evidence) -> None:
+        self.check_prompt(ev)
+        self.check_model_alias(ev)
+        if ev.swap:
+            self.check_swap(ev)
+        temperature = ev.temperature if ev.temperature is not None else self.skill.settings["temperature"]
+        if ev.samples > 1 and temperature == 0:
+            self.out.warning(ev.spans.get("samples"), f"'{ev.name}' samples {ev.samples} times at temperature 0: "
+                             "the samples will be identical; set temperature")
+
+    def check_swap(self, ev: Evidence) -> None:
+        span = ev.spans.get("swap")
+        if self.skill.mode != "pairwise":
+            self.out.error(span, "swap: only a pairwise skill can swap a and b")
+        elif ev.answer.type != "choice" or len(ev.answer.labels) not in (2, 3):
+            self.out.error(span, "swap needs a choice of 2 labels (A, B) or 3 (A, B, tie): "
+                           "the first two are exchanged when a and b are")
+        elif not {"a", "b"} <= {r.name for t in ev.prompt.values() for r in t.refs}:
+            self.out.warning(span, f"swap: the prompt of '{ev.name}' does not show both a and b, "
+                             "so exchanging them changes nothing")
+
+    def check_model_alias(self, ev: Evidence) -> None:
+        if ev.model not in self.skill.models:
+            hint = did_you_mean(ev.model, self.skill.models)
+            self.out.error(ev.spans.get("model"), f"unknown model alias '{ev.model}'{hint}; "
+                           "declare it under models:")
+
+    def check_prompt(self, ev: Evidence) -> None:
+        self.check_allow(ev)
+        scope = _Scope(ev, "template", self.evidence_locals(ev), ev.allow)
+        for template in ev.prompt.values():
+            self.check_template(template, scope)
+
+    def check_allow(self, ev: Evidence) -> None:
+        for name in ev.allow:
+            inp = self.skill.inputs.get(name)
+            span = ev.spans.get("allow")
+            if inp is None:
+                self.out.error(span, f"allow: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
+            elif inp.visibility == "label":
+                self.out.error(span, f"allow: '{name}' is a label input; labels reach no evidence")
+            elif inp.visibility == "visible":
+                self.out.warning(span, f"allow: '{name}' is visible already; allow is for reference inputs")
+
+    def check_run(self, ev: Evidence) -> None:
+        for name in ev.uses:
+            inp = self.skill.inputs.get(name)
+            span = ev.spans.get("uses")
+            if inp is None:
+                self.out.error(span, f"uses: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
+            elif inp.visibility == "label":
+                self.out.error(span, f"uses: '{name}' is a label input; labels reach no evidence")
+            else:
+                self.reads[ev.name].add(name)
+
+    def check_route(self, ev: Evidence) -> None:
+        for option in ev.options:
+            span = ev.spans.get("route")
+            if option == ev.name:
+                self.out.error(span, f"route '{ev.name}' cannot pick itself")
+            elif option not in self.skill.evidence:
+                self.out.error(span, f"route option '{option}' is not an evidence"
+                               f"{did_you_mean(option, self.skill.evidence)}")
+            else:
+                self.deps[ev.name].add(option)
+        self.check_prompt(ev)
+        self.check_model_alias(ev)
+
+    def check_model(self, ev: Evidence) -> None:
+        self.check_template(ev.input, _Scope(ev, "template", self.evidence_locals(ev)))
+
+    # -- templates ---------------------------------------------------------------------
+    def check_template(self, template: Template, scope: _Scope) -> None:
+        for ref in template.refs:
+            if ref.name == "files":
+                self.check_file_ref(ref)
+            elif ref.name in scope.locals:
+                continue
+            elif ref.name in self.skill.inputs:
+                self.check_template_input(ref.name, ref.span, scope)
+            elif ref.name in self.skill.evidence:
+                self.use_evidence(ref.name, ref.span, scope)
+            else:
+                self.unknown_name(ref.name, ref.span, scope, "template variable")
+
+    def check_file_ref(self, ref) -> None:
+        if ref.attr is None:
+            self.out.error(ref.span, "use a file by name: {{ files.<name> }}")
+        elif ref.attr not in self.skill.files:
+            hint = did_you_mean(ref.attr, self.skill.files)
+            self.out.error(ref.span, f"files.{ref.attr}: no file '{ref.attr}' is declared under files:{hint}")
+
+    def check_template_input(self, name: str, span: Span, scope: _Scope) -> None:
+        inp = self.skill.inputs[name]
+        if inp.visibility == "reference" and name not in scope.allow:
+            self.out.error(span, f"'{name}' is a reference input and this prompt does not allow it; "
+                           f"add allow: [{name}] to evidence '{scope.owner.name}' if the judge may see it")
+            return
+        self.use_input(name, span, scope)
+
+    # -- expressions -----------------------------------------------------------------
+    def typeof(self, e: Expr, scope: _Scope) -> str:
+        """The type of ``e``; records reads and dependencies; reports errors (type ``any`` then)."""
+        return _TYPERS[type(e)](self, e, scope)
+
+    def type_const(self, e: Const, scope: _Scope) -> str:
+        if isinstance(e.value, bool):
+            return "bool"
+        return {int: "integer", float: "number", str: "text"}[type(e.value)]
+
+    def type_name(self, e: Name, scope: _Scope) -> str:
+        if e.id in scope.locals:
+            return scope.locals[e.id]
+        if e.id in self.skill.inputs:
+            return self.use_input(e.id, e.span, scope)
+        if e.id in self.skill.evidence:
+            return self.use_evidence(e.id, e.span, scope)
+        if e.id == "files":
+            self.out.error(e.span, "use a file by name: files.<name>")
+        else:
+            self.unknown_name(e.id, e.span, scope, "name")
+        return "any"
+
+    def use_input(self, name: str, span: Span, scope: _Scope) -> str:
+        inp = self.skill.inputs[name]
+        if inp.visibility == "label":
+            where = "the reward" if scope.owner is None else f"evidence '{scope.owner.name}'"
+            self.out.error(span, f"'{name}' is a label input: labels are for evaluation only and reach no "
+                           f"evidence or reward (used in {where})")
+        elif scope.owner is not None:
+            self.reads[scope.owner.name].add(name)
+        return inp.type
+
+    def use_evidence(self, name: str, span: Span, scope: _Scope) -> str:
+        if scope.owner is None:
+            self.reward_refs.add(name)
+        else:
+            self.deps[scope.owner.name].add(name)
+        return evidence_type(self.skill.evidence[name])
+
+    def unknown_name(self, name: str, span: Span, scope: _Scope, what: str) -> None:
+        known = list(self.skill.inputs) + list(self.skill.evidence) + list(scope.locals)
+        if name in ("item", "index"):
+            message = f"'{name}' is only defined inside evidence with each:"
+        elif name == "candidate":
+            message = "'candidate' is only defined in listwise skills"
+        else:
+            message = f"unknown {what} '{name}'{did_you_mean(name, known)}: not an input, evidence or file"
+        self.out.error(span, message)
+
+    def type_attr(self, e: Attr, scope: _Scope) -> str:
+        if isinstance(e.obj, Name) and e.obj.id == "files" and "files" not in scope.locals:
+            if e.name not in self.skill.files:
+                self.out.error(e.span, f"files.{e.name}: no file '{e.name}' is declared under files:"
+                               f"{did_you_mean(e.name, self.skill.files)}")
+            return "text"
+        t = self.typeof(e.obj, scope)
+        if t not in ("json", "any"):
+            self.out.error(e.span, f"'.{e.name}' reads a field, but this is {describe(t)}, not JSON")
+            return "any"
+        return "json"
+
+    def type_index(self, e: Index, scope: _Scope) -> str:
+        t = self.typeof(e.obj, scope)
+        i = self.typeof(e.index, scope)
+        if t in ("json", "any"):
+            return "any" if t == "any" else "json"
+        if is_list(t) or t == "text":
+            if not accepts("integer", i):
+                self.out.error(e.index.span, f"an index must be an integer, but this is {describe(i)}")
+            return element(t) if is_list(t) else "text"
+        self.out.error(e.span, f"cannot index {describe(t)}")
+        return "any"
+
+    def type_unary(self, e: Unary, scope: _Scope) -> str:
+        t = self.typeof(e.operand, scope)
+        want = "bool" if e.op == "not" else "number"
+        if not accepts(want, t):
+            self.out.error(e.operand.span, f"'{'not' if e.op == 'not' else '-'}' needs {describe(want)}, "
+                           f"but this is {describe(t)}")
+        return "bool" if e.op == "not" else "number"
+
+    def type_binary(self, e: Binary, scope: _Scope) -> str:
+        left, right = self.typeof(e.left, scope), self.typeof(e.right, scope)
+        if e.op in ("and", "or"):
+            for side, t in ((e.left, left), (e.right, right)):
+                if not accepts("bool", t):
+                    self.out.error(side.span, f"'{e.op}' needs true/false on both sides, but this is {describe(t)}")
+            return "bool"
+        if e.op in ("==", "!="):
+            return "bool"
+        if e.op == "+" and left in ("text", "choice") and right in ("text", "choice"):
+            return "text"
+        ordered = e.op in ("<", "<=", ">", ">=")
+        for side, t in ((e.left, left), (e.right, right)):
+            if not accepts("number", t) and not (ordered and accepts("text", t)):
+                self.out.error(side.span, f"'{e.op}' needs numbers, but this is {describe(t)}")
+        return "bool" if ordered else "number"
+
+    def type_cond(self, e: Cond, scope: _Scope) -> str:
+        test = self.typeof(e.test, scope)
+        if not accepts("bool", test):
+            self.out.error(e.test.span, f"the condition after 'if' must be true/false, but this is {describe(test)}")
+        return unify(self.typeof(e.then, scope), self.typeof(e.orelse, scope))
+
+    def type_call(self, e: Call, scope: _Scope) -> str:
+        if "." in e.func:
+            where = "as the whole of a 'check:'" if scope.role != "check" else "only as the whole 'check:' expression"
+            self.out.error(e.func_span, f"verifier calls such as {e.func}(...) go {where}; give the check a "
+                           "name under evidence: and use that name here")
+            return "any"
+        builtin = BUILTINS.get(e.func)
+        if builtin is None:
+            self.out.error(e.func_span, f"unknown function '{e.func}'{did_you_mean(e.func, BUILTINS)} "
+                           f"(builtins: {', '.join(sorted(BUILTINS))})")
+            return "any"
+        for key, value in e.kwargs:
+            self.out.error(value.span, f"{e.func}() takes no keyword arguments ('{key}=')")
+        if not self.check_arity(e, builtin):
+            return builtin.result
+        return _CALL_TYPERS.get(e.func, _type_builtin)(self, e, builtin, scope)
+
+    def check_arity(self, e: Call, builtin) -> bool:
+        n, params = len(e.args), builtin.params
+        if builtin.variadic:
+            least = builtin.min_args if builtin.min_args is not None else len(params)
+            ok, want = n >= least, f"at least {least}"
+        else:
+            ok, want = n == len(params), str(len(params))
+        if not ok:
+            self.out.error(e.span, f"{e.func}() takes {want} argument(s), got {n}: {e.func}({', '.join(params)}"
+                           f"{', ...' if builtin.variadic else ''})")
+        return ok
+
+    # -- cycles and unused evidence ------------------------------------------------------
+    def check_cycles(self) -> None:
+        state: dict[str, int] = {}
+        for name in self.skill.evidence:
+            cycle = _find_cycle(name, self.deps, state, [])
+            if cycle:
+                span = self.skill.evidence[cycle[0]].span
+                self.out.error(span, f"evidence cycle: {' -> '.join(cycle)} (evidence cannot depend on itself)")
+                return
+
+    def check_unused(self) -> None:
+        used = set()
+        todo = list(self.reward_refs)
+        while todo:
+            name = todo.pop()
+            if name not in used:
+                used.add(name)
+                todo.extend(self.deps.get(name, ()))
+        for name, ev in self.skill.evidence.items():
+            if name not in used:
+                self.out.warning(ev.span, f"evidence '{name}' is never used by the reward")
+
+
+def _find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] | None":
+    """Depth-first search; state 1 = on the stack, 2 = done."""
+    if state.get(name) == 2:
+        return None
+    if state.get(name) == 1:
+        return stack[stack.index(name):] + [name]
+    state[name] = 1
+    stack.append(name)
+    for dep in sorted(deps.get(name, ())):
+        cycle = _find_cycle(dep, deps, state, stack)
+        if cycle:
+            return cycle
+    stack.pop()
+    state[name] = 2
+    return None
+
+
+def _reward_hint(reward: Expr, skill: Skill) -> str:
+    if isinstance(reward, Name) and reward.id in skill.evidence:
+        ev = skill.evidence[reward.id]
+        if ev.answer is not None and ev.answer.type == "choice":
+            return f'; use p({ev.name}, "{ev.answer.labels[0]}") for the probability of a label'
+    return ""
+
+
+# -- builtin call typing ---------------------------------------------------------------
+
+def _type_builtin(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
+    types = [ck.typeof(a, scope) for a in e.args]
+    for i, (arg, t) in enumerate(zip(e.args, types)):
+        want = builtin.params[min(i, len(builtin.params) - 1)]
+        spreads = builtin.variadic and is_list(t)
+        if not accepts(want, element(t) if spreads else t):
+            ck.out.error(arg.span, f"{e.func}(): argument {i + 1} must be {describe(want)}, but this is {describe(t)}")
+    if builtin.result == "any" and types:
+        result = types[0]
+        for t in types[1:]:
+            result = unify(result, t)
+        return result
+    return builtin.result
+
+
+def _evidence_arg(ck: _Checker, e: Call, scope: _Scope, answer: str) -> "Evidence | None":
+    arg = e.args[0]
+    ev = ck.skill.evidence.get(arg.id) if isinstance(arg, Name) else None
+    if ev is None or ev.answer is None or ev.answer.type != answer or ev.kind != "ask":
+        ck.typeof(arg, scope)
+        what = "a choice" if answer == "choice" else "a score"
+        ck.out.error(arg.span, f"{e.func}() takes the name of {what} evidence (ask with answer: {answer}(...))")
+        return None
+    ck.use_evidence(ev.name, arg.span, scope)
+    return ev
+
+
+def _type_p(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
+    ev = _evidence_arg(ck, e, scope, "choice")
+    label = e.args[1]
+    t = ck.typeof(label, scope)
+    if not accepts("text", t):
+        ck.out.error(label.span, f"p(): the label must be text, but this is {describe(t)}")
+    elif ev is not None and isinstance(label, Const) and label.value not in ev.answer.labels:
+        ck.out.error(label.span, f"{label.value!r} is not a label of '{ev.name}' "
+                     f"(labels: {', '.join(ev.answer.labels)})")
+    return "list[number]" if ev is not None and ev.each else "number"
+
+
+def _type_expect(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
+    ev = _evidence_arg(ck, e, scope, "score")
+    return "list[number]" if ev is not None and ev.each else "number"
+
+
+def _type_vote(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
+    ev = _evidence_arg(ck, e, scope, "choice")
+    return "list[text]" if ev is not None and ev.each else "text"
+
+
+def _type_weighted(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
+    if len(e.args) % 2:
+        ck.out.error(e.span, "weighted() takes pairs: weighted(x1, w1, x2, w2, ...)")
+    for i, arg in enumerate(e.args):
+        t = ck.typeof(arg, scope)
+        role = "weight" if i % 2 else "value"
+        if not accepts("number", element(t) if (role == "value" and is_list(t)) else t):
+            ck.out.error(arg.span, f"weighted(): a {role} must be a number, but this is {describe(t)}")
+    return "number"
+
+
+_CALL_TYPERS = {"p": _type_p, "expect": _type_expect, "vote": _type_vote, "weighted": _type_weighted}
+
+_TYPERS = {
+    Const: _Checker.type_const,
+    NA: lambda ck, e, scope: "any",
+    Name: _Checker.type_name,
+    Attr: _Checker.type_attr,
+    Index: _Checker.type_index,
+    Unary: _Checker.type_unary,
+    Binary: _Checker.type_binary,
+    Cond: _Checker.type_cond,
+    Call: _Checker.type_call,
+}

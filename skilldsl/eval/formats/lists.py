@@ -1,0 +1,167 @@
+"""Readers for multi-candidate sets: RM-Bench, RewardBench 2, GSM8K best-of-N, candidates.
+
+Chosen candidates come first in ``EvalItem.candidates`` (``num_correct`` of them); that
+order never reaches the judge (see ``runner``), it only tells the scorer which is which.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from ..benchmarks import rmbench_domain
+from ..items import EvalItem
+from .common import BadRow, collect, need, numbered, read_rows, text, text_list
+
+__all__ = ["read_rmbench", "read_rewardbench2", "read_gsm8k_bon", "read_candidates", "final_answer",
+           "detect_rmbench", "detect_rewardbench2", "detect_gsm8k_bon", "detect_candidates"]
+
+
+# -- RM-Bench -----------------------------------------------------------------------------
+def read_rmbench(path: Path):
+    """RM-Bench ``{id, prompt, chosen[3], rejected[3], domain}``; styles in the official
+    order concise, detailed plain, detailed markdown. Subsets are the official domains."""
+    return collect(numbered(path, read_rows(path)), _rmbench_row)
+
+
+def _rmbench_row(row: dict, ref: str) -> EvalItem:
+    need(row, "id", "prompt", "chosen", "rejected", "domain")
+    chosen, rejected = text_list(row, "chosen", 3), text_list(row, "rejected", 3)
+    return EvalItem(id=str(row["id"]), subset=rmbench_domain(text(row, "domain")), kind="matrix",
+                    candidates=chosen + rejected, inputs={"prompt": text(row, "prompt")},
+                    num_correct=3, hidden={"domain": row["domain"]})
+
+
+def detect_rmbench(path: Path, rows: list) -> bool:
+    """RM-Bench rows: list-valued chosen/rejected and a ``domain``."""
+    return bool(rows) and all(isinstance(r, dict) and "domain" in r and isinstance(r.get("chosen"), list)
+                              for r in rows)
+
+
+# -- RewardBench 2 ------------------------------------------------------------------------
+def read_rewardbench2(path: Path):
+    """RewardBench 2 ``{id, prompt, chosen[], rejected[], subset, num_correct?}``. Ties rows
+    need ids ``ref:<n>`` or ``tied:<n>`` (the official formula pairs them by ``n``)."""
+    return collect(numbered(path, read_rows(path)), _rb2_row)
+
+
+def _rb2_row(row: dict, ref: str) -> EvalItem:
+    need(row, "id", "prompt", "chosen", "rejected", "subset")
+    chosen, rejected = text_list(row, "chosen"), text_list(row, "rejected")
+    subset = text(row, "subset")
+    declared = row.get("num_correct")
+    if declared is not None and declared != len(chosen):
+        raise BadRow(f"num_correct {declared} but {len(chosen)} chosen completions")
+    if subset.lower() == "ties" and str(row["id"]).partition(":")[0] not in ("ref", "tied"):
+        raise BadRow(f"Ties row id {row['id']!r} is not 'ref:<n>' or 'tied:<n>'")
+    return EvalItem(id=str(row["id"]), subset=subset, kind="bestof", candidates=chosen + rejected,
+                    inputs={"prompt": text(row, "prompt")}, num_correct=len(chosen))
+
+
+def detect_rewardbench2(path: Path, rows: list) -> bool:
+    """RewardBench 2 rows: list-valued chosen/rejected and a ``subset``."""
+    return bool(rows) and all(isinstance(r, dict) and "subset" in r and isinstance(r.get("rejected"), list)
+                              for r in rows)
+
+
+# -- GSM8K best-of-N ----------------------------------------------------------------------
+_SOLVERS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+
+
+def read_gsm8k_bon(path: Path):
+    """GSM8K best-of-4: ``example_model_solutions.jsonl`` (four graded solutions per problem),
+    with the gold answer from ``test.jsonl`` beside it (``#### N``) or its own ``ground_truth``.
+    A directory means both files in it. The gold answer is the ``reference`` input."""
+    if path.name == "test.jsonl":  # the problems file: its graded solutions sit beside it
+        path = path.parent
+    solutions = path / "example_model_solutions.jsonl" if path.is_dir() else path
+    gold = _gold_answers(solutions.parent / "test.jsonl")
+    return collect(numbered(solutions, read_rows(solutions)), _gsm8k_row(gold))
+
+
+def _gold_answers(test_path: Path) -> dict:
+    if not test_path.exists():
+        return {}
+    return {r.get("question"): final_answer(r.get("answer", "")) for r in read_rows(test_path) if isinstance(r, dict)}
+
+
+def _gsm8k_row(gold: dict):
+    def convert(row: dict, ref: str) -> EvalItem:
+        need(row, "question", *_SOLVERS)
+        graded = [_solution(row[name], name) for name in _SOLVERS]
+        reference = gold.get(row["question"]) or final_answer(row.get("ground_truth") or "")
+        if reference is None:
+            raise BadRow("no gold answer (not in test.jsonl, no ground_truth)")
+        candidates = [s for s, _ in graded]
+        return EvalItem(id=ref.rsplit(":", 1)[1], subset="gsm8k", kind="bon", candidates=candidates,
+                        inputs={"prompt": text(row, "question"), "reference": reference},
+                        hidden={"correct": [ok for _, ok in graded], "solvers": list(_SOLVERS)})
+    return convert
+
+
+def _solution(raw, name: str):
+    if isinstance(raw, str):  # some copies store the dict as a Python literal
+        try:
+            raw = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            raise BadRow(f"field {name!r} is not a solution object") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("solution"), str) or not isinstance(raw.get("is_correct"), bool):
+        raise BadRow(f"field {name!r} should be {{is_correct: bool, solution: text}}")
+    return raw["solution"], raw["is_correct"]
+
+
+_ANSWER = re.compile(r"(?:####|\bA:)\s*([^\n]+)\s*$")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def final_answer(solution: str) -> "str | None":
+    """The final answer of a GSM8K-style solution (``#### N``, ``A: N`` or the last number),
+    normalised (no commas, no ``$``, ``3.0`` -> ``3``) so answers can be compared as text."""
+    match = _ANSWER.search(solution.strip())
+    found = match.group(1) if match else None
+    numbers = _NUMBER.findall(found if found is not None else solution)
+    if not numbers:
+        return found.strip() if found else None
+    value = numbers[-1].replace(",", "")
+    if "." in value:
+        value = value.rstrip("0").rstrip(".")
+    return value
+
+
+def detect_gsm8k_bon(path: Path, rows: list) -> bool:
+    """The GSM8K graded-solutions file (or a directory holding it)."""
+    if path.is_dir() or path.name == "test.jsonl":
+        return ((path if path.is_dir() else path.parent) / "example_model_solutions.jsonl").exists()
+    return bool(rows) and all(isinstance(r, dict) and "question" in r and _SOLVERS[0] in r for r in rows)
+
+
+# -- candidates (skilldsl rank) -----------------------------------------------------------
+def read_candidates(path: Path):
+    """``{prompt, candidates[], id?, reference?, correct?[]}`` rows: best-of-N to rank. With a
+    ``correct`` list (one bool per candidate) the selection is graded like GSM8K."""
+    return collect(numbered(path, read_rows(path)), _candidates_row)
+
+
+def _candidates_row(row: dict, ref: str) -> EvalItem:
+    need(row, "prompt", "candidates")
+    candidates = text_list(row, "candidates")
+    inputs = {"prompt": text(row, "prompt")}
+    if row.get("reference") is not None:
+        inputs["reference"] = text(row, "reference")
+    hidden, kind = {}, "rank"
+    if row.get("correct") is not None:
+        hidden["correct"], kind = _grades(row["correct"], len(candidates)), "bon"
+    rid = str(row["id"]) if row.get("id") is not None else ref.rsplit(":", 1)[1]
+    return EvalItem(id=rid, subset=str(row.get("subset") or "all"), kind=kind, candidates=candidates,
+                    inputs=inputs, hidden=hidden)
+
+
+def _grades(raw, size: int) -> list:
+    if not isinstance(raw, list) or len(raw) != size or not all(isinstance(x, bool) for x in raw):
+        raise BadRow(f"field 'correct' should be {size} booleans, one per candidate")
+    return raw
+
+
+def detect_candidates(path: Path, rows: list) -> bool:
+    """Rows with ``prompt`` and a ``candidates`` list."""
+    return bool(rows) and all(isinstance(r, dict) and isinstance(r.get("candidates"), list) for r in rows)

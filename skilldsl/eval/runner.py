@@ -1,0 +1,72 @@
+"""Run a scorer over a data set: skips, batching, progress, checkpoint and resume."""
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+from .checkpoint import Checkpoint
+from .items import Dataset, Skipped
+from .judge import Judge, JudgeOptions, drive
+
+__all__ = ["run_items", "checkpoint_header"]
+
+
+def checkpoint_header(judge: Judge, dataset: Dataset) -> dict:
+    """What must match for a checkpoint to be resumed: reward id, data, format, options."""
+    return {"reward_id": judge.info.reward_id, "skill": judge.info.name, "data": dataset.path,
+            "format": dataset.format, "options": _options_json(judge.options)}
+
+
+def _options_json(options: JudgeOptions) -> dict:
+    out = asdict(options)
+    out["withhold"] = sorted(out["withhold"])
+    return out
+
+
+def run_items(judge: Judge, dataset: Dataset, *, checkpoint: "str | None" = None, resume: bool = False,
+              chunk: int = 16, progress: bool = True):
+    """Evaluate every item of ``dataset``; return ``(records, skipped)``.
+
+    Items the skill cannot take (a required input missing) are skipped with the reason.
+    With ``checkpoint``, records are appended as each chunk finishes; with ``resume`` the
+    items already in a matching checkpoint are not asked again.
+    """
+    todo, skipped = _runnable(judge, dataset)
+    store = Checkpoint(checkpoint, checkpoint_header(judge, dataset)) if checkpoint else None
+    previous = store.open(resume) if store else []
+    wanted = {item.id for item in todo}
+    records = [r for r in previous if r["id"] in wanted]
+    done = {r["id"] for r in records}
+    todo = [item for item in todo if item.id not in done]
+    bar = _progress(len(todo) + len(done), len(done), judge.info.name, progress)
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        got = drive(judge.scorer, [judge.evaluate(item) for item in part])
+        if store:
+            store.append(got)
+        records += got
+        bar.update(len(part))
+    bar.close()
+    order = {item.id: k for k, item in enumerate(dataset.items)}
+    records.sort(key=lambda r: order.get(r["id"], len(order)))
+    return records, skipped
+
+
+def _runnable(judge: Judge, dataset: Dataset):
+    judge.check_kinds({item.kind for item in dataset.items})
+    todo, skipped = [], list(dataset.skipped)
+    for item in dataset.items:
+        missing = judge.missing_inputs(item)
+        if missing:
+            reason = f"skill {judge.info.name!r} requires input(s) {missing} that this row lacks"
+            skipped.append(Skipped(f"item {item.id}", reason, item.id))
+        else:
+            todo.append(item)
+    return todo, skipped
+
+
+def _progress(total: int, initial: int, name: str, enabled: bool):
+    from tqdm import tqdm  # only when running an eval
+
+    return tqdm(total=total, initial=initial, desc=name, unit="item", file=sys.stderr,
+                disable=not enabled, dynamic_ncols=True)

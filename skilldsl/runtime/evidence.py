@@ -1,0 +1,366 @@
+"""Evidence coroutines, one per kind: ``check``, ``ask``, ``each``, ``run``, ``route``, ``model``.
+
+Each is a generator driven by :class:`~skilldsl.runtime.scheduler.Scheduler`: it yields what it
+waits for (other evidence, LLM requests, verifier calls) and returns an
+:class:`~skilldsl.runtime.evaluate.Outcome`. Failures become error values with reasons.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Generator
+
+from .backends.base import ChoiceRequest, GenerateRequest
+from .evaluate import Outcome, Pending, evaluate
+from .render import RenderError, render_messages, render_text
+from .result import plain
+from .scheduler import Job, JobOutcome, Need, Spawn
+from .values import Value, error, na, ok
+
+__all__ = ["compute", "evaluate_all", "softmax"]
+
+Co = Generator[Any, Any, Outcome]
+
+
+def evaluate_all(exprs: list, row: Any, locals_: dict) -> Generator[Any, Any, list[Value]]:
+    """Evaluate expressions, demanding (all at once) the evidence they are pending on."""
+    while True:
+        env = row.env(locals_)
+        results = [evaluate(e, env) for e in exprs]
+        names = set()
+        for r in results:
+            if isinstance(r, Pending):
+                names |= r.names
+        if not names:
+            return results
+        yield Need(tuple(sorted(names)))
+
+
+def compute(row: Any, node: dict, locals_: dict) -> Co:
+    """Compute one evidence node (top level or an ``each`` body) for ``row``."""
+    if node.get("deps"):
+        yield Need(tuple(node["deps"]))
+    skipped = yield from _when(row, node, locals_)
+    if skipped is not None:
+        skipped.kind = node["kind"]
+        return skipped
+    handler = _KINDS.get(node["kind"])
+    if handler is None:
+        return Outcome(error(f"unknown evidence kind {node['kind']!r}"), node["kind"])
+    outcome = yield from handler(row, node, locals_)
+    outcome.kind = node["kind"]
+    return outcome
+
+
+def _when(row: Any, node: dict, locals_: dict) -> Generator[Any, Any, "Outcome | None"]:
+    """None if the evidence applies; else its outcome (``na`` "when: false", or an error)."""
+    if node.get("when") is None:
+        return None
+    (cond,) = yield from evaluate_all([node["when"]], row, locals_)
+    if cond.is_ok and cond.value is True:
+        return None
+    if cond.is_ok and cond.value is False:
+        return Outcome(na("when: false"), skipped="when: false")
+    if cond.is_na:
+        return Outcome(na(f"when: na ({cond.reason})"), skipped="when: na")
+    if cond.is_error:
+        return Outcome(error(f"when: {cond.reason}"))
+    return Outcome(error(f"when must be true or false, not {cond.value!r}"))
+
+
+def _first_unknown(values: list[Value], what: str) -> "Outcome | None":
+    bad = next((v for v in values if v.is_error), None) or next((v for v in values if v.is_na), None)
+    if bad is None:
+        return None
+    return Outcome(Value(bad.status, None, f"{what}: {bad.reason}"))
+
+
+def _from_verdict(out: JobOutcome) -> Outcome:
+    if out.failure is not None:
+        return Outcome(error(out.failure), seconds=out.seconds)
+    v = out.result
+    return Outcome(Value(v.status, v.value, v.reason), detail=dict(v.detail or {}), seconds=out.seconds)
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+def _check(row: Any, node: dict, locals_: dict) -> Co:
+    from ..verifiers import registry
+
+    ref = node["verifier"]
+    spec = registry.get(ref["name"])
+    if spec is None:
+        return Outcome(error(f"unknown verifier {ref['name']!r}"))
+    if str(ref.get("version", spec.version)) != spec.version:
+        # the reward id promised this version; another one could score differently
+        return Outcome(error(f"verifier {spec.name} is version {spec.version}, the skill was built with {ref['version']}"))
+    keys = sorted(node.get("kwargs", {}))
+    exprs = list(node.get("args", [])) + [node["kwargs"][k] for k in keys]
+    values = yield from evaluate_all(exprs, row, locals_)
+    bad = _first_unknown(values, "argument")
+    if bad is not None:
+        return bad
+    n = len(node.get("args", []))
+    args, kwargs = [v.value for v in values[:n]], dict(zip(keys, (v.value for v in values[n:])))
+    (out,) = yield [Job("verify", (spec, args, kwargs))]
+    return _from_verdict(out)
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+def _run(row: Any, node: dict, locals_: dict) -> Co:
+    inputs = {n: (row.inputs[n].value if n in row.inputs else locals_.get(n)) for n in node.get("uses", [])}
+    inputs.update({k: v for k, v in locals_.items() if not isinstance(v, Value)})  # item, index, candidate
+    (out,) = yield [Job("run", (node["code"], inputs, dict(node.get("limits", {}))))]
+    return _from_verdict(out)
+
+
+# -- model --------------------------------------------------------------------------------------
+
+
+def _model(row: Any, node: dict, locals_: dict) -> Co:
+    """A scalar reward model scores the rendered ``input``; the value is its reward."""
+    try:
+        text = render_text(node["input"], template_context(row, node, locals_))
+    except RenderError as exc:
+        return Outcome(error(str(exc)))
+    (out,) = yield [Job("reward_model", text, node["model"])]
+    if out.failure is not None:
+        return Outcome(error(out.failure), seconds=out.seconds)
+    score = out.result
+    return Outcome(ok(float(score.value)), detail={"truncated": bool(score.truncated)},
+                   tokens_in=int(score.tokens_in), seconds=out.seconds)
+
+
+# -- each --------------------------------------------------------------------------------------
+
+
+def _each(row: Any, node: dict, locals_: dict) -> Co:
+    over = row.inputs.get(node["over"])
+    if over is None:
+        over = locals_.get(node["over"], error(f"unknown list {node['over']!r}"))
+    if not over.is_ok:
+        return Outcome(over)
+    if not isinstance(over.value, list):
+        return Outcome(error(f"each: {node['over']!r} is not a list"))
+    var = node.get("var", "item")
+    children = [compute(row, node["body"], {**locals_, var: item, "index": i}) for i, item in enumerate(over.value)]
+    outs = yield Spawn(children)
+    items = [{"status": o.value.status, "value": o.value.value, "reason": o.value.reason,
+              "skipped": o.skipped, **o.detail} for o in outs]
+    return Outcome(
+        ok([o.value for o in outs]),
+        detail={"items": items, "truncated": any(o.detail.get("truncated") for o in outs)},
+        tokens_in=sum(o.tokens_in for o in outs),
+        tokens_out=sum(o.tokens_out for o in outs),
+        seconds=sum(o.seconds for o in outs),
+    )
+
+
+# -- ask -------------------------------------------------------------------------------------
+
+
+def softmax(logprobs: "list[float] | tuple[float, ...]") -> list[float]:
+    """Normalise option log-probabilities into a distribution over the options."""
+    top = max(logprobs)
+    exps = [math.exp(x - top) if math.isfinite(x) else 0.0 for x in logprobs]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def answer_labels(answer: dict) -> list[str]:
+    """The options of a choice (its labels) or a score (the integers as text)."""
+    if answer["type"] == "score":
+        return [str(i) for i in range(int(answer["min"]), int(answer["max"]) + 1)]
+    return [str(x) for x in answer["labels"]]
+
+
+def _mirror(dist: list[float], answer: dict) -> list[float]:
+    """Map a distribution asked with a and b exchanged back to the original order:
+    a choice swaps its first and last labels; a score is reversed (s -> min + max - s)."""
+    if answer["type"] == "score":
+        return list(reversed(dist))
+    out = list(dist)
+    out[0], out[-1] = dist[-1], dist[0]
+    return out
+
+
+def template_context(row: Any, node: dict, locals_: dict, swapped: bool = False) -> dict:
+    """What a prompt may read: visible inputs (+ allowed reference inputs), files,
+    the values of the evidence it depends on, and locals. Label inputs never."""
+    allowed = set(node.get("allow", []))
+    ctx: dict[str, Any] = {}
+    for name, spec in row.program.inputs.items():
+        vis = spec.get("visibility", "visible")
+        if vis == "label" or (vis == "reference" and name not in allowed):
+            continue
+        ctx[name] = row.inputs[name].value
+    if swapped:
+        ctx["a"], ctx["b"] = ctx.get("b"), ctx.get("a")
+    ctx["files"] = {k: f.get("text", "") for k, f in row.program.doc.get("files", {}).items()}
+    for dep in node.get("deps", []):
+        if dep in row.outcomes:
+            ctx[dep] = plain(row.outcomes[dep].value)
+    ctx.update(locals_)
+    return ctx
+
+
+def _orders(row: Any, node: dict, locals_: dict) -> list[tuple[dict, ...]]:
+    """The rendered messages of each order (original, then swapped if ``swap``)."""
+    orders = [False, True] if node.get("swap") else [False]
+    return [render_messages(node["prompt"], template_context(row, node, locals_, s)) for s in orders]
+
+
+def _failed(outs: list[JobOutcome], row: Any) -> "Outcome | None":
+    """An error outcome if a request failed, or was truncated under ``truncate: error``."""
+    bad = next((o for o in outs if o.failure is not None), None)
+    if bad is not None:
+        return Outcome(error(bad.failure), seconds=sum(o.seconds for o in outs))
+    policy = row.program.doc.get("settings", {}).get("truncate")
+    if policy == "error" and any(o.result.truncated for o in outs):
+        return Outcome(error("the prompt is longer than the model context (truncate: error)"), **_costs(outs))
+    return None
+
+
+def _flags(outs: list[JobOutcome]) -> dict:
+    """Trace flags of an ask: was any prompt truncated, were all answers served from the cache."""
+    return {"truncated": any(o.result.truncated for o in outs),
+            "cached": bool(outs) and all(getattr(o.result, "cached", False) for o in outs)}
+
+
+def _costs(outs: list[JobOutcome]) -> dict:
+    return {
+        "tokens_in": sum(o.result.tokens_in for o in outs),
+        "tokens_out": sum(o.result.tokens_out for o in outs),
+        "seconds": sum(o.seconds for o in outs),
+    }
+
+
+def _ask(row: Any, node: dict, locals_: dict) -> Co:
+    try:
+        orders = _orders(row, node, locals_)
+    except RenderError as exc:
+        return Outcome(error(str(exc)))
+    if node["answer"]["type"] in ("choice", "score"):
+        return (yield from _ask_distribution(row, node, orders))
+    return (yield from _ask_generate(row, node, orders))
+
+
+def _regex_of(labels: list[str]) -> dict:
+    return {"type": "regex", "pattern": "|".join(re.escape(x) for x in labels)}
+
+
+def _ask_distribution(row: Any, node: dict, orders: list) -> Co:
+    """Choice / score: one forward per order gives the distribution; ``samples`` > 1 samples
+    constrained answers instead and the distribution is the vote frequencies."""
+    answer, samples = node["answer"], int(node.get("samples", 1) or 1)
+    labels = answer_labels(answer)
+    jobs = _distribution_jobs(row, node, orders, labels, samples)
+    outs = yield jobs
+    failed = _failed(outs, row)
+    if failed is not None:
+        return failed
+    per_order = [_order_distribution(outs[i * samples:(i + 1) * samples], labels) for i in range(len(orders))]
+    if any(d is None for d in per_order):
+        return Outcome(error(f"the model's answers are none of the labels {labels}"), **_costs(outs))
+    dists = [per_order[0]] + [_mirror(d, answer) for d in per_order[1:]]
+    avg = [sum(col) / len(dists) for col in zip(*dists)]
+    detail = {"distribution": dict(zip(labels, avg)), **_flags(outs)}
+    if len(orders) > 1:
+        detail["orders"] = [dict(zip(labels, d)) for d in per_order]
+    if samples > 1:
+        detail["samples"] = [o.result.text for o in outs]
+    best = labels[max(range(len(labels)), key=lambda i: avg[i])]
+    value = int(best) if answer["type"] == "score" else best
+    return Outcome(ok(value), detail=detail, **_costs(outs))
+
+
+def _distribution_jobs(row: Any, node: dict, orders: list, labels: list[str], samples: int) -> list[Job]:
+    model = node.get("model", "default")
+    if samples == 1:
+        return [Job("choice", ChoiceRequest(m, tuple(labels)), model) for m in orders]
+    dec = node.get("decoding", {})
+    temperature = float(dec.get("temperature", row.program.doc.get("settings", {}).get("temperature", 0.0)))
+    seed = int(dec.get("seed", 0))
+    # a label may take several tokens; a token is at least one character
+    max_tokens = max(int(dec.get("max_tokens", 1)), max(len(x) for x in labels) + 1)
+    return [
+        Job("generate", GenerateRequest(m, _regex_of(labels), max_tokens, temperature, seed + k), model)
+        for m in orders
+        for k in range(samples)
+    ]
+
+
+def _order_distribution(outs: list[JobOutcome], labels: list[str]) -> "list[float] | None":
+    """Softmax of one choice result, or the vote frequencies of sampled answers (None if
+    no answer is a label: a backend broke its constraint)."""
+    if len(outs) == 1 and hasattr(outs[0].result, "logprobs"):
+        return softmax(outs[0].result.logprobs)
+    texts = [o.result.text.strip() for o in outs]
+    votes = [texts.count(label) for label in labels]
+    return [v / sum(votes) for v in votes] if sum(votes) else None
+
+
+def _ask_generate(row: Any, node: dict, orders: list) -> Co:
+    """Regex / json / text answers: generated under the constraint; with ``samples`` > 1
+    the value is the most common answer (all kept in the detail)."""
+    answer, dec = node["answer"], node.get("decoding", {})
+    samples, model = int(node.get("samples", 1) or 1), node.get("model", "default")
+    max_tokens = int(answer.get("max_tokens") or dec.get("max_tokens", 256))
+    jobs = [
+        Job("generate", GenerateRequest(m, dict(answer), max_tokens, float(dec.get("temperature", 0.0)),
+                                        int(dec.get("seed", 0)) + k), model)
+        for m in orders[:1]  # swapping a and b has no mirror for free-form answers
+        for k in range(samples)
+    ]
+    outs = yield jobs
+    failed = _failed(outs, row)
+    if failed is not None:
+        return failed
+    texts = [o.result.text for o in outs]
+    best = max(texts, key=texts.count)
+    detail = _flags(outs)
+    if samples > 1:
+        detail["samples"] = texts
+    return Outcome(_parse_answer(best, answer), detail=detail, **_costs(outs))
+
+
+def _parse_answer(text: str, answer: dict) -> Value:
+    if answer["type"] != "json":
+        return ok(text)
+    import json
+
+    try:
+        return ok(json.loads(text))
+    except ValueError as exc:
+        return error(f"the model's answer is not valid JSON: {exc}")
+
+
+# -- route ----------------------------------------------------------------------------------
+
+
+def _route(row: Any, node: dict, locals_: dict) -> Co:
+    """The judge picks one of the named evidence (a constrained choice); that one is then
+    computed and its value is the route's value."""
+    try:
+        (messages,) = _orders(row, {**node, "swap": False}, locals_)
+    except RenderError as exc:
+        return Outcome(error(str(exc)))
+    labels = [str(x) for x in node.get("answer", {}).get("labels") or node["options"]]
+    outs = yield [Job("choice", ChoiceRequest(messages, tuple(labels)), node.get("model", "default"))]
+    failed = _failed(outs, row)
+    if failed is not None:
+        return failed
+    dist = softmax(outs[0].result.logprobs)
+    chosen = labels[max(range(len(labels)), key=lambda i: dist[i])]
+    yield Need((chosen,))
+    target = row.outcomes[chosen]
+    detail = {"chosen": chosen, "route_distribution": dict(zip(labels, dist)), **_flags(outs)}
+    if "distribution" in target.detail:
+        detail["distribution"] = target.detail["distribution"]  # so p()/expect() read the chosen one
+    return Outcome(target.value, detail=detail, **_costs(outs))
+
+
+_KINDS = {"check": _check, "ask": _ask, "each": _each, "run": _run, "route": _route, "model": _model}

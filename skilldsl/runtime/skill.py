@@ -1,0 +1,158 @@
+"""The runnable skill: a Program plus lazily created model backends."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..ir import Program
+from .executor import Executor, combine_candidates
+from .result import Result, format_result
+
+__all__ = ["Skill"]
+
+DEFAULT_BATCH = 64
+
+
+class Skill:
+    """A compiled skill ready to score samples.
+
+    ``backend`` injects a model backend: one object used for every model alias, or a
+    mapping ``alias -> backend``. Otherwise a transformers backend is created on first need
+    only — a skill decided by verifiers alone never loads a model. ``model`` overrides the
+    ``default`` alias's model (a Hugging Face id, a directory or a GGUF file).
+    """
+
+    def __init__(self, program: Program, *, model: Any = None, device: Any = None, dtype: Any = None,
+                 backend: Any = None, cache: bool = True, batch_size: int | None = None,
+                 progress: bool = False):
+        self.program = program
+        self.model, self.device, self.dtype = model, device, dtype
+        self.cache, self.progress = cache, progress
+        self.batch_size = int(batch_size or DEFAULT_BATCH)
+        self._injected = backend
+        self._backends: dict[str, Any] = {}
+        self.stats = {"waves": 0, "calls": []}  # backend/verifier calls: (kind, model, n)
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The skill's name."""
+        return self.program.name
+
+    @property
+    def mode(self) -> str:
+        """``pointwise``, ``pairwise`` or ``listwise``."""
+        return self.program.mode
+
+    @property
+    def reward_id(self) -> str:
+        """The content hash written into every Result."""
+        return self.program.reward_id
+
+    def __repr__(self) -> str:
+        return f"Skill({self.name!r}, mode={self.mode!r}, reward_id={self.reward_id[:19]}...)"
+
+    # -- backends ------------------------------------------------------------------------
+    def backend(self, alias: str = "default", *, reward_model: bool = False) -> Any:
+        """The backend serving model ``alias`` (or the scalar reward model ``alias`` names),
+        created on first use."""
+        key = f"rm:{alias}" if reward_model else alias
+        if key not in self._backends:
+            self._backends[key] = self._make_reward_model(alias) if reward_model else self._make_backend(alias)
+        return self._backends[key]
+
+    @property
+    def loaded_backends(self) -> list[str]:
+        """Aliases whose backend exists (a verifier-only run leaves this empty)."""
+        return sorted(self._backends)
+
+    def _make_backend(self, alias: str) -> Any:
+        if self._injected is not None:
+            if isinstance(self._injected, dict):
+                return self._injected[alias]
+            return self._injected
+        models = self.program.doc.get("models", {})
+        if alias not in models and alias != "default":
+            raise KeyError(f"unknown model alias {alias!r}")
+        return self._with_cache(self._transformers(alias, models.get(alias, {})))
+
+    def _make_reward_model(self, name: str) -> Any:
+        injected = self._injected
+        if isinstance(injected, dict) and name in injected:
+            return injected[name]
+        if hasattr(injected, "score_texts"):
+            return injected
+        from .reward_model import SequenceClassifierRM
+
+        spec = self.program.doc.get("models", {}).get(name, {})
+        return SequenceClassifierRM(spec.get("id") or name, device=self.device or spec.get("device"),
+                                    dtype=self.dtype, max_length=spec.get("max_context"))
+
+    def _transformers(self, alias: str, spec: dict) -> Any:
+        from .backends.hf import TransformersBackend  # torch is imported only here
+
+        settings = self.program.doc.get("settings", {})
+        model = self.model if (self.model is not None and alias == "default") else spec.get("id")
+        return TransformersBackend(
+            model, device=self.device or spec.get("device"), dtype=self.dtype or spec.get("dtype"),
+            max_context=spec.get("max_context"), truncate=_truncate_policy(settings),
+        )
+
+    def _with_cache(self, backend: Any) -> Any:
+        if not self.cache:
+            return backend
+        try:
+            from .backends.cache import CachedBackend
+        except ImportError:  # no cache layer available: serve uncached
+            return backend
+        return CachedBackend(backend)
+
+    # -- scoring -------------------------------------------------------------------------
+    def score(self, samples: Iterable[dict]) -> list[Result]:
+        """One Result per sample, in order, in batches of ``batch_size``."""
+        samples = list(samples)
+        results: list[Result] = []
+        bar = _progress(len(samples)) if self.progress else None
+        for start in range(0, len(samples), self.batch_size):
+            chunk = samples[start:start + self.batch_size]
+            results.extend(self._run(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        return results
+
+    def _run(self, samples: list) -> list[Result]:
+        executor = Executor(self.program, self.backend)
+        results = executor.run(samples)
+        self.stats["waves"] += executor.waves
+        self.stats["calls"].extend(executor.runner.calls)
+        return results
+
+    def compare(self, prompt: str, a: str, b: str) -> Result:
+        """Pairwise: P(a is better than b) for one pair."""
+        return self.score([{"prompt": prompt, "a": a, "b": b}])[0]
+
+    def rank(self, prompt: str, candidates: list[str]) -> Result:
+        """Rank candidates: a listwise skill scores each candidate; a pointwise skill scores
+        each as ``response``. ``scores`` per candidate, ``best`` the argmax."""
+        if self.mode == "listwise":
+            return self.score([{"prompt": prompt, self.program.doc["candidates"]: list(candidates)}])[0]
+        if self.mode == "pairwise":
+            raise ValueError("rank() with a pairwise skill needs a tournament: use `skilldsl rank`")
+        results = self.score([{"prompt": prompt, "response": c} for c in candidates])
+        return combine_candidates(results, self.reward_id)
+
+    def explain(self, sample: dict) -> str:
+        """A readable evidence trace of one sample."""
+        return format_result(self.score([sample])[0], self.program)
+
+
+def _truncate_policy(settings: dict) -> str:
+    policy = settings.get("truncate", "middle")
+    return "middle" if policy == "error" else policy  # "error" is enforced by the backend's flag
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", dynamic_ncols=True)

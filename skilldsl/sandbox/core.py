@@ -1,0 +1,337 @@
+"""Run untrusted Python in a separate, isolated process with hard limits.
+
+The parent side of the sandbox: it starts P (``_boot.py``, forked by a warm zygote or started
+with ``python -I -S``, see ``zygote.py``) in a new session, sends the job on its stdin, reads
+stdout/stderr with a cap, enforces the wall-clock limit by killing the whole process group, and
+classifies how the run ended. The isolation itself (namespaces, mounts,
+rlimits, unprivileged uid) happens in the child; see ``_boot.py`` and ``docs/internals.md``.
+"""
+from __future__ import annotations
+
+import ast
+import marshal
+import os
+import queue
+import selectors
+import signal
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator
+
+from ._boot import EXIT_MEMORY, NAMESPACES
+from .zygote import Child, spawn
+
+__all__ = ["Limits", "SandboxResult", "run", "HIDDEN_DIRS"]
+
+# Directories covered by an empty read-only tmpfs inside the sandbox (homes, the work tree,
+# shared writable dirs); the interpreter's own prefix is bound back if it lives under one.
+HIDDEN_DIRS = ("/root", "/home", "/work", "/mnt", "/srv", "/media", "/opt", "/run", "/var/tmp", "/dev/shm")
+_UID_SLOTS = 64
+_KILL_GRACE = 2.0  # seconds to wait for a killed tree's pipes to close
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits for one run. ``timeout`` is wall-clock seconds including interpreter start-up."""
+
+    timeout: float = 10.0
+    cpu_seconds: float | None = None  # default: the wall timeout, rounded up
+    memory_mb: int = 512  # RLIMIT_AS
+    output_bytes: int = 1 << 20  # per stream; more is a limit hit
+    nproc: int = 16  # processes and threads of the run's own uid
+    fsize_mb: int = 16  # largest file the code may write
+    disk_mb: int = 32  # size of the private tmpfs (cwd, HOME, /tmp)
+    nofile: int = 64
+
+    @classmethod
+    def of(cls, spec: "Limits | dict | None") -> "Limits":
+        """A Limits from an IR ``limits`` mapping (unknown keys are an error), or as given."""
+        if spec is None or isinstance(spec, Limits):
+            return spec or cls()
+        known = {f.name for f in fields(cls)}
+        unknown = set(spec) - known
+        if unknown:
+            raise ValueError(f"unknown sandbox limits: {', '.join(sorted(unknown))}")
+        return cls(**spec)
+
+    def to_job(self) -> dict:
+        """The limits as the child reads them (CPU seconds resolved)."""
+        job = asdict(self)
+        job["cpu_seconds"] = max(1, int(-(-(self.cpu_seconds or self.timeout) // 1)))
+        return job
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How one sandboxed run ended.
+
+    ``status``: ``passed`` (exit 0), ``failed`` (non-zero exit), ``timeout`` (wall clock),
+    ``limit`` (cpu, memory, output, file_size or processes: see ``limit``), ``crashed`` (killed by
+    a signal such as SIGSEGV) or ``error`` (the sandbox itself could not run the code).
+    """
+
+    status: str
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    cpu_seconds: float | None = None
+    limit: str | None = None
+    isolation: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def describe(self) -> str:
+        """One line for humans: status, limit, exit code or signal, reason."""
+        parts = [self.status]
+        if self.limit:
+            parts.append(f"limit={self.limit}")
+        if self.signal is not None:
+            parts.append(f"signal={_signal_name(self.signal)}")
+        elif self.exit_code is not None:
+            parts.append(f"exit={self.exit_code}")
+        if self.reason:
+            parts.append(self.reason)
+        return " ".join(parts)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # real-time and unnamed signals
+        return f"signal {number}"
+
+
+_uids: "queue.Queue[int] | None" = None
+_uids_lock = threading.Lock()
+
+
+def _uid_pool() -> "queue.Queue[int]":
+    global _uids
+    with _uids_lock:
+        if _uids is None:
+            # Per parent process a range of 64 uids, picked by pid: distinct parents rarely share
+            # a range, and a shared one only means their runs share an RLIMIT_NPROC budget.
+            base = 200_000 + (os.getpid() % 16_384) * _UID_SLOTS
+            _uids = queue.Queue()
+            for i in range(_UID_SLOTS):
+                _uids.put(base + i)
+        return _uids
+
+
+@contextmanager
+def _uid_slot() -> Iterator[int | None]:
+    """A uid no other concurrent run of this process uses (RLIMIT_NPROC counts per uid)."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    pool = _uid_pool()
+    uid = pool.get()
+    try:
+        yield uid
+    finally:
+        pool.put(uid)
+
+
+def _forget_uids() -> None:
+    global _uids, _uids_lock
+    _uids, _uids_lock = None, threading.Lock()  # a forked child takes its own uid range
+
+
+os.register_at_fork(after_in_child=_forget_uids)
+
+
+def _keep_dirs() -> list[str]:
+    return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)})
+
+
+def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: int, **extra: Any) -> bytes:
+    job = {
+        "code": code,
+        "limits": limits.to_job(),
+        "uid": uid,
+        "workdir": workdir,
+        "report_fd": report_fd,
+        "namespaces": list(NAMESPACES) if os.geteuid() == 0 else [],
+        "hide": list(HIDDEN_DIRS),
+        "keep": _keep_dirs(),
+        **extra,
+    }
+    return marshal.dumps(job)
+
+
+class _Capture:
+    """Reads the child's stdout, stderr and report pipes until EOF, the deadline or the cap."""
+
+    def __init__(self, child: Child, cap: int) -> None:
+        self.cap = cap
+        self.stdout_fd, self.stderr_fd, self.report_fd = child.stdout, child.stderr, child.report
+        self.buffers = {fd: bytearray() for fd in (self.stdout_fd, self.stderr_fd, self.report_fd)}
+        self.over_cap = False
+
+    def pump(self, deadline: float, stop_at_cap: bool = True) -> bool:
+        """Read until every pipe is closed (True) or the deadline/cap is hit (False)."""
+        with selectors.DefaultSelector() as sel:
+            for fd in self.buffers:
+                sel.register(fd, selectors.EVENT_READ)
+            while sel.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                for key, _ in sel.select(left):
+                    if not self._read(key.fd):
+                        sel.unregister(key.fd)
+                if self.over_cap and stop_at_cap:
+                    return False
+        return True
+
+    def _read(self, fd: int) -> bool:
+        chunk = os.read(fd, 65536)
+        buf = self.buffers[fd]
+        room = self.cap - len(buf) if fd != self.report_fd else len(chunk)
+        buf += chunk[: max(room, 0)]
+        if len(chunk) > room:
+            self.over_cap = True
+        return bool(chunk)
+
+    def text(self, fd: int) -> str:
+        return self.buffers[fd].decode("utf-8", errors="replace")
+
+    def reports(self) -> dict:
+        """The reaper's report lines (dict literals) merged into one dict."""
+        merged: dict = {}
+        for line in self.buffers[self.report_fd].decode("utf-8", errors="replace").splitlines():
+            try:
+                merged.update(ast.literal_eval(line))
+            except (ValueError, SyntaxError):
+                merged.setdefault("error", f"unreadable sandbox report: {line[:200]!r}")
+        return merged
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the session: P, the reaper and whatever stayed in it
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _classify(report: dict, killed: str | None, limits: Limits) -> tuple[str, str | None, str | None]:
+    """(status, limit, reason) from the reaper's report and why we killed the run, if we did."""
+    if killed == "output":
+        return "limit", "output", f"output exceeded {limits.output_bytes} bytes"
+    if killed == "wall":
+        return "timeout", "wall", f"wall-clock limit of {limits.timeout:g}s"
+    if "error" in report:
+        return "error", None, report["error"]
+    sig, code = report.get("signal"), report.get("exit")
+    if sig is None and code is None:
+        return "error", None, "the sandbox ended without reporting"
+    if sig is not None:
+        return _classify_signal(sig, report.get("cpu") or 0.0, limits)
+    if code == 0:
+        return "passed", None, None
+    if code == EXIT_MEMORY:
+        return "limit", "memory", f"memory limit of {limits.memory_mb} MB"
+    return "failed", None, f"exit status {code}"
+
+
+def _classify_signal(sig: int, cpu: float, limits: Limits) -> tuple[str, str | None, str | None]:
+    cpu_limit = limits.to_job()["cpu_seconds"]
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cpu_limit):
+        return "limit", "cpu", f"CPU limit of {cpu_limit}s"
+    if sig == signal.SIGXFSZ:
+        return "limit", "file_size", f"file size limit of {limits.fsize_mb} MB"
+    return "crashed", None, f"killed by {_signal_name(sig)}"
+
+
+def _refine(status: str, limit: str | None, stderr: str) -> tuple[str, str | None]:
+    # A fork refused by RLIMIT_NPROC surfaces as EAGAIN inside the code, not as a signal.
+    if status == "failed" and limit is None and "BlockingIOError: [Errno 11]" in stderr:
+        return "limit", "processes"
+    return status, limit
+
+
+def _start_and_wait(code: str, limits: Limits, uid: int | None, workdir: str, extra: dict, start: float):
+    """Start the child, feed it the job, pump its pipes; (capture, why we killed it or None)."""
+    child = spawn()
+    try:
+        capture = _Capture(child, limits.output_bytes)
+        fed = _feed(child, _job(code, limits, uid, workdir, child.report_fd_in_child, **extra))
+        killed = None
+        if fed and not capture.pump(start + limits.timeout):
+            killed = "output" if capture.over_cap else "wall"
+        if killed or child.popen is not None:
+            # A Popen child is not reaped yet, so its pid cannot have been reused; a zygote
+            # child is killed only while its pipes are open, i.e. while it is still alive.
+            _kill(child.pid)
+        if killed:  # wait (briefly) for the pipes to close: the tree is gone when we return
+            capture.pump(time.monotonic() + _KILL_GRACE, stop_at_cap=False)
+        if child.popen is not None:
+            child.popen.wait()
+    finally:
+        child.close()
+    return capture, killed
+
+
+def _feed(child: Child, job: bytes) -> bool:
+    """Write the job to the child's stdin; False if the child is already gone."""
+    try:
+        view = memoryview(job)
+        while view:
+            view = view[os.write(child.stdin, view):]
+    except (BrokenPipeError, OSError):
+        return False
+    finally:
+        os.close(child.stdin)
+        child.stdin = -1
+    return True
+
+
+def run(
+    code: str,
+    *,
+    limits: "Limits | dict | None" = None,
+    files: dict[str, str] | None = None,
+    globals: dict[str, Any] | None = None,
+    emit_result: bool = False,
+) -> SandboxResult:
+    """Run ``code`` in the sandbox and return how it ended; never raises for the code's sake.
+
+    ``files`` are written into the private working directory first; ``globals`` (JSON values)
+    are bound in the code's namespace; ``emit_result`` prints the ``result`` global as a final
+    JSON line (see :mod:`skilldsl.sandbox.code`).
+    """
+    limits = Limits.of(limits)
+    start = time.monotonic()
+    extra = {"files": files or {}, "globals": globals or {}, "emit_result": emit_result}
+    # The temporary directory is the working directory only when no mount namespace is available.
+    with _uid_slot() as uid, tempfile.TemporaryDirectory(prefix="skilldsl-sbx-") as workdir:
+        capture, killed = _start_and_wait(code, limits, uid, workdir, extra, start)
+    return _result(capture, killed, limits, time.monotonic() - start)
+
+
+def _result(capture: _Capture, killed: str | None, limits: Limits, seconds: float) -> SandboxResult:
+    report = capture.reports()
+    status, limit, reason = _classify(report, killed, limits)
+    stderr = capture.text(capture.stderr_fd)
+    status, limit = _refine(status, limit, stderr)
+    return SandboxResult(
+        status=status,
+        exit_code=report.get("exit"),
+        signal=report.get("signal"),
+        stdout=capture.text(capture.stdout_fd),
+        stderr=stderr,
+        seconds=seconds,
+        cpu_seconds=report.get("cpu"),
+        limit=limit,
+        isolation=tuple(report.get("isolation", ())),
+        reason=reason,
+    )

@@ -1,0 +1,467 @@
+"""IFEval's 25 verifiable instructions as the verifiers ``ifeval.follows`` and ``ifeval.all``.
+
+Semantics follow IFEval (Zhou et al. 2023, google-research ``instruction_following_eval``):
+each instruction id has a checker over the response text and its ``kwargs``. ``strict`` checks
+the response as given; ``loose`` also tries the response without its first line, without its
+last line, without both, and each of those with ``*`` removed, and is followed if any passes.
+An empty (whitespace-only) response follows nothing, as in the reference.
+
+Deliberate differences from the reference (it would crash, guess or go quadratic):
+- missing, mistyped or unknown ``kwargs`` give ``na`` naming the argument (the reference picks
+  random values); keys whose value is null are ignored (the published data has many).
+- keywords are matched literally (the reference compiles them as regular expressions).
+- ``keywords:letter_frequency`` counts any single character (the reference swaps a non-letter
+  such as the ``#`` or ``!`` some IFEval prompts ask for with a random letter).
+- ``combination:repeat_prompt`` falls back to the ``prompt`` argument when ``kwargs`` has no
+  ``prompt_to_repeat``.
+- every pattern runs in linear time, so megabyte responses stay fast.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import ifeval_text as text
+from .registry import Verdict, verifier
+
+__all__ = ["INSTRUCTIONS", "Instruction", "check", "follows", "follows_all", "loose_variants"]
+
+_RELATIONS = ("less than", "at least")
+
+
+# --- kwargs validation: each kind turns a raw value into a clean one or raises ValueError ---
+
+
+def _as_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"expected a non-negative number, got {value!r}")
+    return int(value)
+
+
+def _as_position(value: Any) -> int:
+    if _as_count(value) < 1:
+        raise ValueError(f"expected a position counted from 1, got {value!r}")
+    return int(value)
+
+
+def _as_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected non-empty text, got {value!r}")
+    return value
+
+
+def _as_words(value: Any) -> "tuple[str, ...]":
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"expected a non-empty list of words, got {value!r}")
+    return tuple(_as_text(word) for word in value)
+
+
+def _as_relation(value: Any) -> str:
+    if value not in _RELATIONS:
+        raise ValueError(f"expected one of {list(_RELATIONS)}, got {value!r}")
+    return value
+
+
+def _as_letter(value: Any) -> str:
+    # the reference swaps a non-letter for a random letter; IFEval's own prompts ask for "#"
+    # and "!" counts, so any single visible character is counted as given
+    if not isinstance(value, str) or len(value.strip()) != 1:
+        raise ValueError(f"expected a single character, got {value!r}")
+    return value.strip().lower()
+
+
+def _as_language(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z]{2,4})?", value):
+        raise ValueError(f"expected an ISO 639-1 language code such as 'en', got {value!r}")
+    return value.lower()
+
+
+_KINDS: dict[str, Callable[[Any], Any]] = {
+    "count": _as_count, "position": _as_position, "text": _as_text, "words": _as_words,
+    "relation": _as_relation, "letter": _as_letter, "language": _as_language,
+}
+
+
+# --- the checkers: (response, **clean kwargs) -> bool ---
+
+
+def _compare(count: int, relation: str, target: int) -> bool:
+    return count < target if relation == "less than" else count >= target
+
+
+def _keywords_exist(response: str, keywords: "tuple[str, ...]") -> bool:
+    return all(re.search(re.escape(k), response, re.IGNORECASE) for k in keywords)
+
+
+def _keyword_frequency(response: str, keyword: str, frequency: int, relation: str) -> bool:
+    count = len(re.findall(re.escape(keyword), response, re.IGNORECASE))
+    return _compare(count, relation, frequency)
+
+
+def _forbidden_words(response: str, forbidden_words: "tuple[str, ...]") -> bool:
+    return not any(
+        re.search(r"\b" + re.escape(w) + r"\b", response, re.IGNORECASE) for w in forbidden_words
+    )
+
+
+def _letter_frequency(response: str, letter: str, let_frequency: int, let_relation: str) -> bool:
+    return _compare(response.lower().count(letter), let_relation, let_frequency)
+
+
+def _response_language(response: str, language: str) -> bool:
+    found = text.detect_language(response)
+    return found is None or found == language  # the reference counts "undetectable" as followed
+
+
+def _number_sentences(response: str, num_sentences: int, relation: str) -> bool:
+    # both relations are decided once the count reaches the threshold
+    return _compare(text.count_sentences(response, limit=num_sentences), relation, num_sentences)
+
+
+def _number_words(response: str, num_words: int, relation: str) -> bool:
+    return _compare(text.count_words(response), relation, num_words)
+
+
+def _number_paragraphs(response: str, num_paragraphs: int) -> bool:
+    # paragraphs are separated by markdown dividers; an empty one is allowed only at either end
+    parts = re.split(r"\s?\*\*\*\s?", response)
+    inner_empty = any(not p.strip() for p in parts[1:-1])
+    edges_empty = sum(1 for p in {0, len(parts) - 1} if not parts[p].strip())
+    return not inner_empty and len(parts) - edges_empty == num_paragraphs
+
+
+def _first_word(paragraph: str) -> str:
+    """The paragraph's first word, lower-cased, cut at the first punctuation mark."""
+    word = paragraph.split()[0].lstrip("'").lstrip('"')
+    return re.split(r"[.,?!'\"]", word, maxsplit=1)[0].lower()
+
+
+def _nth_paragraph_first_word(
+    response: str, num_paragraphs: int, nth_paragraph: int, first_word: str
+) -> bool:
+    # here paragraphs are separated by blank lines ("\n\n"); empty ones do not count
+    parts = response.split("\n\n")
+    found = sum(1 for p in parts if p.strip())
+    if nth_paragraph > found or not parts[nth_paragraph - 1].strip():
+        return False
+    wanted = first_word.strip().lower()
+    return found == num_paragraphs and _first_word(parts[nth_paragraph - 1].strip()) == wanted
+
+
+def _placeholders(response: str, num_placeholders: int) -> bool:
+    # counts like re.findall(r"\[.*?\]") but cannot go quadratic on a line of "["s
+    return len(re.findall(r"\[[^\[\]\n]*\]", response)) >= num_placeholders
+
+
+def _postscript(response: str, postscript_marker: str) -> bool:
+    lowered, marker = response.lower(), postscript_marker.strip()
+    if marker == "P.P.S":
+        pattern = r"p\.\s?p\.\s?s"
+    elif marker == "P.S.":
+        pattern = r"p\.\s?s\."
+    else:
+        pattern = re.escape(marker.lower())
+    return re.search(pattern, lowered) is not None
+
+
+# IFEval's bullet regexes are r"^\s*\*[^\*].*$" and r"^\s*-.*$" (multiline). Their leading \s*
+# may run over blank lines, which changes where a match starts but never what is counted, and
+# makes them quadratic on long runs of blank lines; these start at the bullet's own line.
+_STAR_BULLET = re.compile(r"^[^\S\n]*\*[^*].*", re.MULTILINE)
+_DASH_BULLET = re.compile(r"^[^\S\n]*-", re.MULTILINE)
+
+
+def count_bullets(response: str) -> int:
+    """Markdown bullet lines (``* item`` or ``- item``), counted as IFEval's two regexes count.
+
+    A line that is only ``*`` takes the next line as its item text (``[^*]`` matches the
+    newline), as in the reference.
+    """
+    return len(_STAR_BULLET.findall(response)) + len(_DASH_BULLET.findall(response))
+
+
+def _bullet_lists(response: str, num_bullets: int) -> bool:
+    return count_bullets(response) == num_bullets
+
+
+def _constrained_response(response: str) -> bool:
+    options = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
+    return any(option in response.strip() for option in options)
+
+
+def _highlighted_sections(response: str, num_highlights: int) -> bool:
+    single = [h for h in re.findall(r"\*[^\n*]*\*", response) if h.strip("*").strip()]
+    double = [h for h in re.findall(r"\*\*[^\n*]*\*\*", response) if h[2:-2].strip()]
+    return len(single) + len(double) >= num_highlights
+
+
+def _multiple_sections(response: str, section_spliter: str, num_sections: int) -> bool:
+    pattern = r"\s?" + re.escape(section_spliter.strip()) + r"\s?\d+\s?"
+    return len(re.split(pattern, response)) - 1 >= num_sections
+
+
+def _json_format(response: str) -> bool:
+    body = response.strip()
+    for fence in ("```json", "```Json", "```JSON", "```"):
+        body = body.removeprefix(fence)
+    try:
+        json.loads(body.removesuffix("```").strip())
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return False
+    return True
+
+
+def _title(response: str) -> bool:
+    # per line, re.findall(r"<<[^\n]+>>") finds at most one greedy match: first "<<" to last
+    # ">>"; str.find/rfind give it in linear time (the regex is quadratic on a line of "<<")
+    for line in re.findall(r"^.*<<.*$", response, re.MULTILINE):
+        start, end = line.find("<<"), line.rfind(">>")
+        if start >= 0 and end >= start + 3 and line[start:end + 2].lstrip("<").rstrip(">").strip():
+            return True
+    return False
+
+
+def _two_responses(response: str) -> bool:
+    parts = response.split("******")
+    if any(not p.strip() for p in parts[1:-1]):
+        return False
+    kept = [p for p in parts if p.strip()]
+    return len(kept) == 2 and kept[0].strip() != kept[1].strip()
+
+
+def _repeat_prompt(response: str, prompt_to_repeat: str) -> bool:
+    return response.strip().lower().startswith(prompt_to_repeat.strip().lower())
+
+
+def _end_checker(response: str, end_phrase: str) -> bool:
+    return response.strip().strip('"').lower().endswith(end_phrase.strip().lower())
+
+
+def _capital_word_frequency(response: str, capital_frequency: int, capital_relation: str) -> bool:
+    return _compare(text.count_capital_words(response), capital_relation, capital_frequency)
+
+
+def _is_english(response: str) -> bool:
+    return text.detect_language(response) in ("en", None)  # undetectable counts as followed
+
+
+def _english_capital(response: str) -> bool:
+    return response.isupper() and _is_english(response)
+
+
+def _english_lowercase(response: str) -> bool:
+    return response.islower() and _is_english(response)
+
+
+def _no_comma(response: str) -> bool:
+    return "," not in response
+
+
+def _quotation(response: str) -> bool:
+    body = response.strip()
+    return len(body) > 1 and body[0] == '"' and body[-1] == '"'
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One IFEval instruction type: its checker and the kwargs it takes (name -> kind)."""
+
+    id: str
+    check: Callable[..., bool]
+    params: Mapping[str, str]
+    prompt_param: "str | None" = None  # filled from the verifier's ``prompt`` when not given
+
+    def clean(self, kwargs: Any, prompt: str = "") -> "dict[str, Any] | str":
+        """Validated kwargs for :attr:`check`, or the reason they are malformed."""
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, Mapping):
+            return f"kwargs for {self.id} must be a mapping, got {type(kwargs).__name__}"
+        given = {k: v for k, v in kwargs.items() if v is not None}  # null = unused in IFEval data
+        if self.prompt_param and self.prompt_param not in given and prompt:
+            given[self.prompt_param] = prompt
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            return f"{self.id} takes no argument {unknown[0]!r} (takes {sorted(self.params)})"
+        missing = [name for name in self.params if name not in given]
+        if missing:
+            return f"{self.id} needs argument {missing[0]!r}"
+        return self._convert(given)
+
+    def _convert(self, given: "dict[str, Any]") -> "dict[str, Any] | str":
+        clean = {}
+        for name, kind in self.params.items():
+            try:
+                clean[name] = _KINDS[kind](given[name])
+            except ValueError as exc:
+                return f"{self.id}: argument {name!r}: {exc}"
+        return clean
+
+
+_TABLE: "tuple[tuple[str, Callable[..., bool], dict[str, str]], ...]" = (  # id, checker, kwargs
+    ("keywords:existence", _keywords_exist, {"keywords": "words"}),
+    ("keywords:frequency", _keyword_frequency,
+     {"keyword": "text", "frequency": "count", "relation": "relation"}),
+    ("keywords:forbidden_words", _forbidden_words, {"forbidden_words": "words"}),
+    ("keywords:letter_frequency", _letter_frequency,
+     {"letter": "letter", "let_frequency": "count", "let_relation": "relation"}),
+    ("language:response_language", _response_language, {"language": "language"}),
+    ("length_constraints:number_sentences", _number_sentences,
+     {"num_sentences": "count", "relation": "relation"}),
+    ("length_constraints:number_paragraphs", _number_paragraphs, {"num_paragraphs": "count"}),
+    ("length_constraints:number_words", _number_words,
+     {"num_words": "count", "relation": "relation"}),
+    ("length_constraints:nth_paragraph_first_word", _nth_paragraph_first_word,
+     {"num_paragraphs": "count", "nth_paragraph": "position", "first_word": "text"}),
+    ("detectable_content:number_placeholders", _placeholders, {"num_placeholders": "count"}),
+    ("detectable_content:postscript", _postscript, {"postscript_marker": "text"}),
+    ("detectable_format:number_bullet_lists", _bullet_lists, {"num_bullets": "count"}),
+    ("detectable_format:constrained_response", _constrained_response, {}),
+    ("detectable_format:number_highlighted_sections", _highlighted_sections,
+     {"num_highlights": "count"}),
+    ("detectable_format:multiple_sections", _multiple_sections,
+     {"section_spliter": "text", "num_sections": "count"}),
+    ("detectable_format:json_format", _json_format, {}),
+    ("detectable_format:title", _title, {}),
+    ("combination:two_responses", _two_responses, {}),
+    ("combination:repeat_prompt", _repeat_prompt, {"prompt_to_repeat": "text"}),
+    ("startend:end_checker", _end_checker, {"end_phrase": "text"}),
+    ("startend:quotation", _quotation, {}),
+    ("change_case:capital_word_frequency", _capital_word_frequency,
+     {"capital_frequency": "count", "capital_relation": "relation"}),
+    ("change_case:english_capital", _english_capital, {}),
+    ("change_case:english_lowercase", _english_lowercase, {}),
+    ("punctuation:no_comma", _no_comma, {}),
+)
+
+INSTRUCTIONS: "dict[str, Instruction]" = {
+    i: Instruction(i, f, p, "prompt_to_repeat" if "prompt_to_repeat" in p else None)
+    for i, f, p in _TABLE
+}
+"""Every supported instruction id -> its :class:`Instruction`."""
+
+
+# --- strict / loose evaluation ---
+
+
+def loose_variants(response: str) -> Iterator[tuple[str, str]]:
+    """IFEval's loose variants of ``response`` as ``(name, text)``, the response itself first."""
+    lines = response.split("\n")
+    cuts = (
+        ("response", response),
+        ("without first line", "\n".join(lines[1:]).strip()),
+        ("without last line", "\n".join(lines[:-1]).strip()),
+        ("without first and last lines", "\n".join(lines[1:-1]).strip()),
+    )
+    for name, body in cuts:
+        yield name, body
+        yield name + ", '*' removed", body.replace("*", "")
+
+
+def _as_response(response: Any) -> "str | None":
+    """The response as text: bytes are decoded leniently (a bad byte must not crash a batch)."""
+    if isinstance(response, (bytes, bytearray)):
+        return bytes(response).decode("utf-8", errors="replace")
+    return response if isinstance(response, str) else None
+
+
+def _first_pass(
+    instruction: Instruction, clean: dict, variants: "list[tuple[str, str]]"
+) -> "str | None":
+    """Name of the first variant that follows the instruction, or None."""
+    tried: set[str] = set()  # variants often coincide (no "*", a single line): check each once
+    for name, body in variants:
+        if body not in tried and body.strip() and instruction.check(body, **clean):
+            return name
+        tried.add(body)
+    return None
+
+
+def _variants(response: str, mode: str) -> "list[tuple[str, str]]":
+    return list(loose_variants(response)) if mode == "loose" else [("response", response)]
+
+
+def _prepare(instruction_id: Any, kwargs: Any, prompt: Any) -> "tuple[Instruction, dict] | str":
+    """The instruction and its clean kwargs, or the reason it cannot be checked."""
+    instruction = INSTRUCTIONS.get(instruction_id) if isinstance(instruction_id, str) else None
+    if instruction is None:
+        return f"no checker for instruction id {instruction_id!r}"
+    clean = instruction.clean(kwargs, prompt if isinstance(prompt, str) else "")
+    return clean if isinstance(clean, str) else (instruction, clean)
+
+
+def _check_mode(mode: Any) -> "str | None":
+    if mode in ("strict", "loose"):
+        return None
+    return f"mode must be 'strict' or 'loose', got {mode!r}"
+
+
+def check(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = "",
+          mode: Any = "strict") -> Verdict:
+    """Whether ``response`` follows one IFEval instruction (ok bool), or na with the reason."""
+    body = _as_response(response)
+    problem = _check_mode(mode) or (None if body is not None else "response is not text")
+    if problem:
+        return Verdict.na(problem)
+    prepared = _prepare(instruction_id, kwargs, prompt)
+    if isinstance(prepared, str):
+        return Verdict.na(prepared)
+    passed = _first_pass(*prepared, _variants(body, mode))
+    return Verdict.ok(passed is not None, variant=passed)
+
+
+@verifier(
+    "ifeval.follows",
+    version="1",
+    params=("response: text", "instruction_id: text", "kwargs: json = None",
+            'prompt: text = ""', 'mode: text = "strict"'),
+)
+def follows(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = "",
+            mode: Any = "strict") -> Verdict:
+    """Whether the response follows one IFEval instruction (``strict`` or ``loose``).
+
+    na when the instruction id has no checker or its kwargs are malformed (the reason says which).
+    """
+    return check(response, instruction_id, kwargs, prompt, mode)
+
+
+def _pair_kwargs(ids: Any, kwargs: Any) -> "list[tuple[Any, Any]] | str":
+    if not isinstance(ids, (list, tuple)):
+        return f"instruction_id_list must be a list, got {type(ids).__name__}"
+    if kwargs is None:
+        kwargs = [None] * len(ids)
+    if not isinstance(kwargs, (list, tuple)) or len(kwargs) != len(ids):
+        return f"kwargs must be a list of {len(ids)} mappings, one per instruction id"
+    return list(zip(ids, kwargs))
+
+
+@verifier(
+    "ifeval.all",
+    version="1",
+    params=("response: text", "instruction_id_list: list", "kwargs: json",
+            'prompt: text = ""', 'mode: text = "strict"'),
+)
+def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: Any = "",
+                mode: Any = "strict") -> Verdict:
+    """Whether the response follows every listed IFEval instruction; detail has each result.
+
+    na if any id has no checker or malformed kwargs (the reason names the first such).
+    """
+    body = _as_response(response)
+    pairs = _pair_kwargs(instruction_id_list, kwargs)
+    problem = _check_mode(mode) or (None if body is not None else "response is not text")
+    if problem or isinstance(pairs, str):
+        return Verdict.na(problem or pairs)
+    variants = _variants(body, mode)
+    results = []
+    for instruction_id, kw in pairs:
+        prepared = _prepare(instruction_id, kw, prompt)
+        if isinstance(prepared, str):
+            return Verdict.na(prepared)
+        results.append(_first_pass(*prepared, variants) is not None)
+    return Verdict.ok(all(results), followed=results)

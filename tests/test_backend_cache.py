@@ -1,0 +1,91 @@
+"""The on-disk LLM result cache and the caching backend wrapper."""
+import multiprocessing
+import sqlite3
+
+from skilldsl.runtime.backends.base import Backend, ChoiceRequest, GenerateRequest
+from skilldsl.runtime.backends.cache import CachingBackend, ResultCache, request_key
+from skilldsl.runtime.backends.fake import FakeBackend
+
+
+def _ask(text, options=("yes", "no")):
+    return ChoiceRequest(({"role": "user", "content": text},), tuple(options))
+
+
+def test_keys_cover_model_messages_options_and_settings():
+    base = request_key("m", _ask("x"))
+    assert base == request_key("m", _ask("x"))
+    assert len({base, request_key("m2", _ask("x")), request_key("m", _ask("y")),
+                request_key("m", _ask("x", ("no", "yes")))}) == 4
+    g = GenerateRequest(({"role": "user", "content": "x"},), {"type": "text"})
+    variants = [g, GenerateRequest(g.messages, {"type": "regex", "pattern": "a"}),
+                GenerateRequest(g.messages, g.constraint, max_tokens=9),
+                GenerateRequest(g.messages, g.constraint, temperature=0.5),
+                GenerateRequest(g.messages, g.constraint, seed=3)]
+    assert len({request_key("m", v) for v in variants}) == len(variants)
+
+
+def test_hit_and_miss(tmp_path):
+    fake = FakeBackend({"sky": "no"})
+    cached = CachingBackend(fake, tmp_path / "c.sqlite")
+    assert isinstance(cached, Backend) and cached.name == "fake"
+    first = cached.choice_logprobs([_ask("sky?"), _ask("sea?")])
+    assert [r.cached for r in first] == [False, False] and fake.batch_sizes() == [2]
+    second = cached.choice_logprobs([_ask("sea?"), _ask("new?"), _ask("sky?")])
+    assert [r.cached for r in second] == [True, False, True]
+    assert fake.batch_sizes() == [2, 1]  # only the miss reached the model, in one call
+    assert second[2].logprobs == first[0].logprobs and second[0].logprobs == first[1].logprobs
+    assert (cached.hits, cached.misses) == (2, 3)
+
+
+def test_duplicates_in_a_wave_are_computed_once(tmp_path):
+    fake = FakeBackend()
+    out = CachingBackend(fake, tmp_path / "c.sqlite").choice_logprobs([_ask("a"), _ask("b"), _ask("a")])
+    assert fake.batch_sizes() == [2]
+    assert out[0] == out[2]
+
+
+def test_persists_across_instances_and_generations(tmp_path):
+    path = tmp_path / "c.sqlite"
+    req = GenerateRequest(({"role": "user", "content": "n?"},), {"type": "regex", "pattern": "[0-9]"})
+    CachingBackend(FakeBackend(texts={"n?": "7"}), path).generate([req])
+    fake = FakeBackend(texts={"n?": "8"})
+    [again] = CachingBackend(fake, path).generate([req])
+    assert again.text == "7" and again.cached and fake.n_calls() == 0
+
+
+def test_disabled_passes_through(tmp_path):
+    fake = FakeBackend()
+    cached = CachingBackend(fake, tmp_path / "c.sqlite", enabled=False)
+    cached.choice_logprobs([_ask("a")])
+    cached.choice_logprobs([_ask("a")])
+    assert fake.n_calls() == 2 and not (tmp_path / "c.sqlite").exists()
+
+
+def test_unreadable_store_degrades_to_misses(tmp_path):
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"this is not a sqlite database" * 100)
+    fake = FakeBackend()
+    [res] = CachingBackend(fake, path).choice_logprobs([_ask("a")])
+    assert not res.cached and fake.n_calls() == 1
+
+
+def _writer(path, start):
+    store = ResultCache(path)
+    for i in range(start, start + 50):
+        store.put_many([(f"k{i}", {"v": i})])
+
+
+def test_concurrent_processes_write_safely(tmp_path):
+    path = tmp_path / "c.sqlite"
+    ResultCache(path).put_many([("seed", {"v": -1})])
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, n * 50)) for n in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    store = ResultCache(path)
+    assert len(store) == 151
+    assert store.get_many(["k0", "k149", "nope"]) == {"k0": {"v": 0}, "k149": {"v": 149}}
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

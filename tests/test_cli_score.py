@@ -1,0 +1,124 @@
+"""``skilldsl score`` / ``skilldsl explain`` round trips on small JSONL files."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from _runtime_support import C, E, I, ScriptedBackend, ask, call, check, op, program
+from skilldsl.cli import main
+from skilldsl.runtime.skill import Skill
+
+REF = {"type": "text", "optional": True, "visibility": "reference"}
+
+
+@pytest.fixture
+def skillc(tmp_path):
+    prog = program(
+        {"prompt": "text", "response": "text", "reference": REF},
+        {"matches": check("rt_test.same", I("response"), I("reference")),
+         "judge": ask("Problem: {{ prompt }}\nSolution: {{ response }}\nCorrect?")},
+        op("if", call("known", E("matches")), op("if", E("matches"), C(1.0), C(0.0)), call("p", E("judge"), C("yes"))),
+        eager=["matches"],
+    )
+    return prog, prog.save(tmp_path / "t.skillc")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    backend = ScriptedBackend(choose=lambda text, options: "no")
+    monkeypatch.setattr(Skill, "_make_backend", lambda self, alias: backend)
+    return backend
+
+
+def write_jsonl(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_score_round_trip_keeps_every_line_in_order(tmp_path, skillc, fake, capsys):
+    prog, path = skillc
+    data = write_jsonl(tmp_path / "d.jsonl", [
+        json.dumps({"prompt": "p", "response": "a", "reference": "a"}),
+        "{not json",
+        json.dumps({"prompt": "p", "response": "b"}),
+        "",
+        json.dumps({"prompt": "p"}),
+        json.dumps([1, 2]),
+        json.dumps({"prompt": "p", "response": "c", "reference": "d"}),
+    ])
+    out = tmp_path / "out.jsonl"
+    code = main(["score", str(path), str(data), "-o", str(out), "--batch-size", "2"])
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert code == 1  # some lines erred
+    assert [r["line"] for r in records] == [1, 2, 3, 5, 6, 7]
+    assert [r["status"] for r in records] == ["ok", "error", "ok", "error", "error", "ok"]
+    assert "invalid JSON" in records[1]["reason"] and "missing required field" in records[3]["reason"]
+    assert records[0]["reward"] == 1.0 and records[2]["reward"] == pytest.approx(0.1) and records[5]["reward"] == 0.0
+    assert all(r["reward_id"] == prog.reward_id for r in records)
+    assert fake.calls == [("choice_logprobs", 1)]
+    err = capsys.readouterr().err
+    assert "scored 6 samples (ok 3, error 3)" in err and "samples/s" in err
+
+
+def test_score_to_stdout_needs_no_model(tmp_path, skillc, capsys, monkeypatch):
+    def refuse(self, alias):
+        raise AssertionError("a verifier-decided file must not create a backend")
+
+    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    _, path = skillc
+    data = write_jsonl(tmp_path / "d.jsonl", [json.dumps({"prompt": "p", "response": "a", "reference": "a"})])
+    assert main(["score", str(path), str(data), "--no-progress"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["reward"] == 1.0
+
+
+def test_explain_prints_a_readable_trace(tmp_path, skillc, fake, capsys):
+    _, path = skillc
+    assert main(["explain", str(path), "--sample", '{"prompt": "p", "response": "r"}']) == 0
+    text = capsys.readouterr().out
+    assert "reward: 0.1  status: ok" in text
+    assert "judge (ask): 'no'" in text and "distribution: {yes: 0.1, no: 0.9}" in text
+    sample = tmp_path / "s.json"
+    sample.write_text(json.dumps({"prompt": "p", "response": "r", "reference": "r"}))
+    assert main(["explain", str(path), "--sample", f"@{sample}", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["reward"] == 1.0 and d["trace"]["judge"]["skipped"] == "not needed"
+    assert main(["explain", str(path), "--sample", "{bad"]) == 2
+
+
+def test_score_command_in_a_subprocess(tmp_path, skillc):
+    _, path = skillc
+    data = write_jsonl(tmp_path / "d.jsonl", [json.dumps({"prompt": "p", "response": "x", "reference": "x"}), "oops"])
+    env_code = (
+        "import sys; sys.path.insert(0, 'tests'); import _runtime_support; "
+        "from skilldsl.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    out = subprocess.run([sys.executable, "-c", env_code, "score", str(path), str(data)],
+                         capture_output=True, text=True, timeout=120, cwd=str(_repo_root()))
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert out.returncode == 1, out.stderr
+    assert [x["status"] for x in lines] == ["ok", "error"]
+    assert "scored 2 samples" in out.stderr
+
+
+def _repo_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
+def test_score_a_stock_skill_by_name(tmp_path, capsys, monkeypatch):
+    def refuse(self, alias):
+        raise AssertionError("references decide: no model")
+
+    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    data = write_jsonl(tmp_path / "d.jsonl", [
+        json.dumps({"prompt": "2+2?", "response": "\\boxed{4}", "reference": "4"}),
+        json.dumps({"prompt": "2+2?", "response": "It is 5.", "reference": "4"}),
+    ])
+    assert main(["score", "math_answer", str(data), "--no-progress"]) == 0
+    rewards = [json.loads(line)["reward"] for line in capsys.readouterr().out.splitlines()]
+    assert rewards == [1.0, 0.0]

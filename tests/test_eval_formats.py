@@ -1,0 +1,116 @@
+"""Data-set readers on fixtures in each benchmark's own schema (see tests/fixtures/eval/README.md)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from skilldsl.eval import EvalError, read_dataset
+from skilldsl.eval.formats import FORMATS, detect_format
+from skilldsl.eval.formats.lists import final_answer
+
+FIX = Path(__file__).parent / "fixtures" / "eval"
+
+
+def reasons(dataset):
+    return {s.reason for s in dataset.skipped}
+
+
+def test_llmbar_directory_reads_every_subset_and_skips_bad_rows_with_reasons():
+    d = read_dataset(FIX / "llmbar")
+    assert d.format == "llmbar"
+    assert {i.subset for i in d.items} == {"Natural", "Adversarial_Manual"}
+    assert len(d.items) == 5
+    assert reasons(d) == {"label 3 is not one of '1', '2'", "missing field 'output_2'"}
+    assert [s.row for s in d.skipped] == ["Adversarial_Manual.json:3", "Adversarial_Manual.json:4"]
+    natural = json.loads((FIX / "llmbar" / "Natural.json").read_text())
+    first = next(i for i in d.items if i.id == "Natural:1")
+    assert first.label == int(natural[0]["label"]) - 1
+    assert first.candidates == [natural[0]["output_1"], natural[0]["output_2"]]
+    assert first.inputs == {"prompt": natural[0]["input"]}
+
+
+def test_pandalm_majority_ties_no_majority_and_duplicates():
+    d = read_dataset(FIX / "pandalm" / "testset-v1.json")
+    labels = {i.id: i.label for i in d.items}
+    assert labels == {"0": 1, "1": 0, "91": None, "222": 1, "157": 0}
+    assert {i.id: i.subset for i in d.items}["91"] == "tie"
+    assert any("no majority among annotators [1, 2, 0]" in r for r in reasons(d))
+    assert any(r.startswith("duplicate id '0'") for r in reasons(d))
+    # row 157 stores the response True as a JSON boolean upstream; it stays a row, as text
+    assert next(i for i in d.items if i.id == "157").candidates[0] == "True"
+
+
+def test_pandalm_shipped_verdicts_agreement_with_the_majority():
+    d = read_dataset(FIX / "pandalm" / "testset-v1.json")
+    found = FORMATS["pandalm"].baselines(FIX / "pandalm" / "testset-v1.json", d.items)
+    # gpt: 0->'1' (label 2) no, 1 yes, 91->'2' (tie) no, 157 yes, 222 yes
+    assert found["gpt-3.5-turbo"]["accuracy"] == pytest.approx(3 / 5)
+    # pandalm-7b: 0 yes, 1 yes, 91 tie yes, 157->tie (label 1) no, 222 yes
+    assert found["pandalm-7b"]["accuracy"] == pytest.approx(4 / 5)
+
+
+def test_judgebench_reference_categories_and_hidden_fields():
+    d = read_dataset(FIX / "judgebench" / "openrs_judgebench_claude.jsonl")
+    assert d.format == "judgebench"
+    assert {i.subset for i in d.items} == {"knowledge", "math", "coding", "reasoning"}
+    assert reasons(d) == {"missing field 'ground_truth'"}
+    for item in d.items:
+        assert set(item.inputs) == {"prompt", "reference"}
+        assert item.label == 0
+    leaky = next(i for i in d.items if "order" in i.hidden)
+    assert leaky.hidden["order"] == "chosen_first"
+
+
+def test_openrs_generic_and_candidates():
+    d = read_dataset(FIX / "openrs.jsonl")
+    assert d.format == "openrs" and [i.id for i in d.items] == ["o1", "o2"]
+    assert d.items[1].inputs["reference"] == "Paris"
+    assert reasons(d) == {"missing field 'rejected'"}
+    c = read_dataset(FIX / "candidates.jsonl")
+    assert c.format == "candidates"
+    assert [i.kind for i in c.items] == ["bon", "rank"]
+    assert reasons(c) == {"field 'correct' should be 2 booleans, one per candidate"}
+
+
+def test_rmbench_and_rewardbench2_schemas():
+    rm = read_dataset(FIX / "rmbench.json")
+    assert rm.format == "rmbench" and [i.subset for i in rm.items] == ["chat", "chat", "math"]
+    assert all(len(i.candidates) == 6 and i.num_correct == 3 for i in rm.items)
+    assert reasons(rm) == {"field 'chosen' should have 3 items, has 2"}
+    rb = read_dataset(FIX / "rewardbench2.jsonl")
+    assert rb.format == "rewardbench2"
+    assert len(rb.items) == 8
+    assert any("'oops'" in r for r in reasons(rb))
+    assert "num_correct 2 but 1 chosen completions" in reasons(rb)
+    assert any(r.startswith("line 11 is not valid JSON") for r in reasons(rb))
+
+
+def test_gsm8k_best_of_four_with_gold_from_test_jsonl():
+    for path in (FIX / "gsm8k", FIX / "gsm8k" / "test.jsonl", FIX / "gsm8k" / "example_model_solutions.jsonl"):
+        d = read_dataset(path)
+        assert d.format == "gsm8k-bon"
+        assert [i.inputs["reference"] for i in d.items] == ["18", "3", "70000"]
+        assert [i.hidden["correct"] for i in d.items][0] == [False, False, False, True]
+
+
+def test_final_answer_normalisation():
+    assert final_answer("so 9 * 2 = 18\n#### 18") == "18"
+    assert final_answer("total\nA: 90,000") == "90000"
+    assert final_answer("It takes 3.0 bolts\nA: 3.0") == "3"
+    assert final_answer("no digits here") is None
+
+
+def test_unknown_format_lists_known_ones(tmp_path):
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('{"question": "q", "answer": "a"}\n')
+    with pytest.raises(EvalError) as err:
+        detect_format(odd)
+    assert "pass --format" in str(err.value) and "rewardbench2" in str(err.value)
+    with pytest.raises(EvalError, match="unknown format 'nope'"):
+        read_dataset(odd, "nope")
+    with pytest.raises(EvalError, match="no such file"):
+        read_dataset(tmp_path / "missing.json")
+
+
+def test_limit_keeps_the_first_items():
+    assert [i.id for i in read_dataset(FIX / "openrs.jsonl", limit=1).items] == ["o1"]

@@ -1,0 +1,94 @@
+"""The stock skills in ``skills/``, compiled and run end to end on the scripted FakeBackend."""
+from __future__ import annotations
+
+import pytest
+
+import skilldsl
+from skilldsl.runtime import Skill
+
+fake_mod = pytest.importorskip("skilldsl.runtime.backends.fake")
+FakeBackend = fake_mod.FakeBackend
+
+
+def stock(name, backend=None):
+    return Skill(skilldsl.compile(skilldsl.stock_skill(name)), backend=backend)
+
+
+def test_math_answer_reference_decides_without_a_model():
+    skill = stock("math_answer")
+    results = skill.score([
+        {"prompt": "1+1?", "response": "So the answer is \\boxed{2}.", "reference": "2"},
+        {"prompt": "1+1?", "response": "The answer is 3.", "reference": "2"},
+    ])
+    assert [r.reward for r in results] == [1.0, 0.0]
+    assert skill.loaded_backends == []
+    assert results[0].trace["judge"].skipped == "not needed"
+
+
+def test_math_answer_judge_when_no_reference():
+    fake = FakeBackend(choices={"Solution: 7": "yes"}, default_choice="no")
+    results = stock("math_answer", fake).score([
+        {"prompt": "3+4?", "response": "7"},
+        {"prompt": "3+4?", "response": "8"},
+        {"prompt": "3+4?", "response": "\\boxed{7}", "reference": "7"},
+    ])
+    assert fake.batch_sizes() == [2]
+    assert results[0].reward == pytest.approx(0.9) and results[1].reward == pytest.approx(0.1)
+    assert results[2].reward == 1.0
+    assert "You grade math solutions strictly." in fake.prompts()[0]
+
+
+def test_pairwise_judge_swaps_in_one_call():
+    def better(prompt, options):
+        return "A" if prompt.index("GOOD") < prompt.index("BAD") else "B"
+
+    fake = FakeBackend(choices=better)
+    skill = stock("pairwise_judge", fake)
+    results = skill.score([{"prompt": "q", "a": "GOOD", "b": "BAD"}, {"prompt": "q", "a": "BAD", "b": "GOOD"}])
+    assert fake.batch_sizes() == [4]
+    assert results[0].reward == pytest.approx(0.9) and results[1].reward == pytest.approx(0.1)
+    assert results[0].trace["judge"].detail["orders"][1]["B"] == pytest.approx(0.9)
+
+
+def test_reward_judge_reference_first_then_one_batched_wave():
+    def choose(prompt, options):
+        if "Criterion" in prompt:
+            return "yes" if "XRESP" in prompt else "no"
+        return "A" if prompt.index("XRESP") < prompt.index("YRESP") else "B"
+
+    fake = FakeBackend(choices=choose)
+    skill = stock("reward_judge", fake)
+    decided, judged = skill.score([
+        {"prompt": "2+2?", "a": "\\boxed{4}", "b": "\\boxed{5}", "reference": "4"},
+        {"prompt": "q", "a": "XRESP", "b": "YRESP", "checklist": ["short", "polite", "correct"]},
+    ])
+    assert decided.reward == 1.0 and decided.trace["judge"].skipped == "not needed"
+    assert fake.batch_sizes() == [2 + 3 + 3]   # swap x2 + both checklists, one call
+    assert judged.status == "ok"
+    assert judged.reward == pytest.approx((0.5 + (0.9 - 0.1) / 2 + 0.9) / 2)
+
+
+def test_instruction_following_judges_only_unchecked_instructions():
+    fake = FakeBackend(choices={"Instruction:": "yes"})
+    r = stock("instruction_following", fake).score([{
+        "prompt": "Write in lowercase, and do something odd.",
+        "response": "all lowercase here",
+        "instruction_id_list": ["change_case:english_lowercase", "no_such:instruction"],
+        "kwargs": [{}, {}],
+    }])[0]
+    follows = r.trace["follows"].detail["items"]
+    assert follows[0]["value"] is True and follows[1]["status"] == "na"
+    assert fake.batch_sizes() == [1] and "no_such:instruction" in fake.prompts()[0]
+    assert r.reward == pytest.approx((1.0 + 0.9) / 2)
+
+
+def test_code_tests_runs_in_the_sandbox():
+    skill = stock("code_tests")
+    ok_, bad = skill.score([
+        {"prompt": "def add(a, b):", "response": "def add(a, b):\n    return a + b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n", "entry_point": "add"},
+        {"prompt": "def add(a, b):", "response": "def add(a, b):\n    return a - b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n", "entry_point": "add"},
+    ])
+    assert ok_.reward == 1.0 and bad.reward == 0.0
+    assert skill.loaded_backends == []

@@ -1,0 +1,67 @@
+"""How sandbox processes are started: the warm zygote, its restart, the Popen fallback, forks."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pytest
+
+from skilldsl.sandbox import Limits, run
+from skilldsl.sandbox import zygote
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
+
+FAST = Limits(timeout=5)
+
+
+def test_popen_fallback_runs_the_same(monkeypatch):
+    monkeypatch.setenv("SKILLDSL_SANDBOX_ZYGOTE", "0")
+    child = zygote.spawn()
+    try:
+        assert child.popen is not None
+    finally:
+        os.close(child.stdin)
+        child.stdin = -1
+        child.close()
+        child.popen.wait(timeout=5)
+    result = run("print(6 * 7)", limits=FAST)
+    assert (result.status, result.stdout) == ("passed", "42\n")
+
+
+def test_a_killed_zygote_is_replaced():
+    assert run("pass", limits=FAST).passed
+    first = zygote._zygote
+    if first is None:
+        pytest.skip("zygote disabled here")
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(timeout=5)
+    result = run("print('after')", limits=FAST)
+    assert (result.status, result.stdout) == ("passed", "after\n")
+    assert zygote._zygote is not None and zygote._zygote.proc.pid != first.proc.pid
+
+
+def test_forked_parent_gets_its_own_zygote():
+    assert run("pass", limits=FAST).passed  # make sure this process has a zygote to inherit
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child; reports through its exit status
+        ok = zygote._zygote is None and run("print('child')", limits=FAST).stdout == "child\n"
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert run("print('parent')", limits=FAST).stdout == "parent\n"
+
+
+def test_a_stuck_zygote_is_abandoned_for_popen(monkeypatch):
+    assert run("pass", limits=FAST).passed
+    stuck = zygote._zygote
+    if stuck is None:
+        pytest.skip("zygote disabled here")
+    monkeypatch.setattr(zygote, "_zygote_failures", 0)
+    stuck.sock.settimeout(0.5)
+    os.kill(stuck.proc.pid, signal.SIGSTOP)
+    result = run("print('fallback')", limits=FAST)
+    assert (result.status, result.stdout) == ("passed", "fallback\n")
+    assert stuck.proc.wait(timeout=5) == -signal.SIGKILL  # killed, never asked again
+    assert run("print('fresh')", limits=FAST).stdout == "fresh\n"
+    assert zygote._zygote is not stuck
