@@ -180,7 +180,8 @@ def test_route_runs_only_the_chosen_evidence():
     prog = program(
         {"response": "text"},
         {"strict": ask("STRICT {{ response }}"), "lenient": ask("LENIENT {{ response }}"),
-         "pick": {"kind": "route", "cost": 200, "when": None, "deps": [], "options": ["strict", "lenient"],
+         "pick": {"kind": "route", "cost": 200, "when": None, "deps": ["lenient", "strict"],
+                  "options": ["strict", "lenient"],
                   "prompt": {"user": "Which evidence decides {{ response }}?"},
                   "answer": {"type": "choice", "labels": ["strict", "lenient"]}, "model": "default"}},
         call("p", E("pick"), C("yes")),
@@ -384,6 +385,8 @@ def test_rank_pointwise_and_listwise():
     fake = ScriptedBackend(choose=choose)
     r2 = Skill(listwise, backend=fake).rank("q", ["meh", "best"])
     assert r2.best == 1 and fake.calls == [("choice_logprobs", 2)] and "j[1]" in r2.trace
+    text = format_result(r2)
+    assert "scores: [0.3, 0.8]  best: 1" in text and "  j[1] (ask): 'yes'" in text
 
 
 def test_explain_is_readable():

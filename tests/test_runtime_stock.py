@@ -92,3 +92,82 @@ def test_code_tests_runs_in_the_sandbox():
     ])
     assert ok_.reward == 1.0 and bad.reward == 0.0
     assert skill.loaded_backends == []
+
+
+def test_a_compiled_route_runs_only_the_chosen_evidence(tmp_path):
+    source = tmp_path / "routed.skill"
+    source.write_text(
+        "skill: routed\nversion: 1\nabout: t\nmode: pointwise\n"
+        "inputs: {prompt: text, response: text}\n"
+        "evidence:\n"
+        "  strict: {ask: {user: 'STRICT {{ response }}'}, answer: 'choice(yes, no)'}\n"
+        "  lenient: {ask: {user: 'LENIENT {{ response }}'}, answer: 'choice(yes, no)'}\n"
+        "  pick: {route: [strict, lenient], ask: {user: 'Which evidence decides {{ prompt }}?'}}\n"
+        "reward: 1 if pick == \"yes\" else 0\n")
+    fake = FakeBackend(choices={"Which evidence": "lenient", "LENIENT": "yes"}, default_choice="no")
+    r = Skill(skilldsl.compile(source), backend=fake).score([{"prompt": "q", "response": "r"}])[0]
+    assert r.reward == 1.0 and r.trace["pick"].detail["chosen"] == "lenient"
+    assert not fake.saw("STRICT") and r.trace["strict"].skipped == "not needed"
+
+
+ALL_KINDS = """
+skill: allkinds
+version: 1
+about: every evidence kind in one listwise skill
+mode: listwise
+inputs:
+  prompt: text
+  responses: list[text]
+  reference: {type: text, optional: true, visibility: reference}
+  checklist: {type: list, optional: true}
+candidates: responses
+models:
+  rm: {id: some/rm}
+evidence:
+  exact:
+    check: ref.match(candidate, reference)
+    when: known(reference)
+  runs:
+    run: |
+      result = len(prompt) > 3
+    uses: [prompt]
+    timeout: 10
+  items:
+    each: checklist
+    ask:
+      user: "{{ item }} / {{ candidate }}"
+    answer: choice(yes, no)
+  rate:
+    ask:
+      user: "Rate {{ candidate }} against {{ reference }}"
+    allow: [reference]
+    answer: score(1, 5)
+    samples: 3
+    temperature: 0.7
+  rmv:
+    model: rm
+    input: "{{ prompt }} {{ candidate }}"
+reward: first(exact, mean(runs, mean(p(items, "yes")), expect(rate) / 5, clip(rmv, 0, 1)))
+"""
+
+
+def test_every_evidence_kind_compiled_and_run(tmp_path):
+    from test_runtime_reward_model import FakeRM
+
+    source = tmp_path / "allkinds.skill"
+    source.write_text(ALL_KINDS)
+    fake = FakeBackend(choices={"good": "yes"}, default_choice="no",
+                       texts=lambda prompt, constraint: "5" if "against REF" in prompt else "1")
+    rm = FakeRM()
+    skill = Skill(skilldsl.compile(source), backend={"default": fake, "rm": rm})
+    with_ref, no_ref = skill.score([
+        {"prompt": "a prompt", "responses": ["REF", "other"], "reference": "REF"},
+        {"prompt": "a prompt", "responses": ["good one", "bad one"], "checklist": ["c1", "c2"]},
+    ])
+    assert with_ref.scores == [1.0, 0.0] and with_ref.best == 0   # the reference decides
+    assert with_ref.trace["rate[0]"].skipped == "not needed" and not fake.saw("against REF")
+    # no reference: run (true) + checklist + score samples + reward model, averaged
+    assert no_ref.trace["rate[0]"].detail["samples"] == ["1", "1", "1"]
+    assert no_ref.scores == pytest.approx([(1 + 0.9 + 1 / 5 + 1) / 4, (1 + 0.1 + 1 / 5 + 1) / 4])
+    assert rm.calls == [["a prompt good one", "a prompt bad one"]]
+    assert fake.batch_sizes("generate") == [6] and fake.batch_sizes("choice_logprobs") == [4]

@@ -30,6 +30,8 @@ def build_sections(run) -> list:
     if s.get("baseline"):
         sections.append(("Paired difference against the baseline skill", "kv", _flatten(s["baseline"]["paired"])))
     sections.append(("Cost per sample", "kv", _flatten(s["cost"]["per_item"])))
+    if s.get("baseline"):
+        sections.append(("Cost per sample (baseline)", "kv", _flatten(s["baseline"]["cost"]["per_item"])))
     sections.append(("Evidence used", "table", _evidence_table(run.records)))
     sections.append(("Disagreements with the labels", "table", _disagreements(run)))
     if s["skipped"]["count"]:

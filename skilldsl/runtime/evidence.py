@@ -38,8 +38,10 @@ def evaluate_all(exprs: list, row: Any, locals_: dict) -> Generator[Any, Any, li
 
 def compute(row: Any, node: dict, locals_: dict) -> Co:
     """Compute one evidence node (top level or an ``each`` body) for ``row``."""
-    if node.get("deps"):
-        yield Need(tuple(node["deps"]))
+    # a route's options are in its deps for plan ordering, but only the chosen one may run
+    deps = tuple(d for d in node.get("deps", ()) if d not in node.get("options", ()))
+    if deps:
+        yield Need(deps)
     skipped = yield from _when(row, node, locals_)
     if skipped is not None:
         skipped.kind = node["kind"]
@@ -190,7 +192,9 @@ def _mirror(dist: list[float], answer: dict) -> list[float]:
 def template_context(row: Any, node: dict, locals_: dict, swapped: bool = False) -> dict:
     """What a prompt may read: visible inputs (+ allowed reference inputs), files,
     the values of the evidence it depends on, and locals. Label inputs never."""
-    allowed = set(node.get("allow", []))
+    # the compiler checked visibility: a reference input it lets a prompt read is in its
+    # `reads` (or `allow`); anything else stays out of the context, label inputs always do
+    allowed = set(node.get("allow", ())) | set(node.get("reads", ()))
     ctx: dict[str, Any] = {}
     for name, spec in row.program.inputs.items():
         vis = spec.get("visibility", "visible")

@@ -89,18 +89,18 @@ def format_result(result: Result, program: Any = None) -> str:
         lines.append(f"skill: {program.name} ({program.mode})  reward_id: {result.reward_id}")
     lines.append(f"tokens: {result.tokens_in} in / {result.tokens_out} out  time: {result.seconds:.3f}s")
     if result.scores is not None:
-        lines.append(f"scores: {[_fmt(s) for s in result.scores]}  best: {result.best}")
+        lines.append(f"scores: {_fmt(result.scores)}  best: {result.best}")
     lines.append("evidence:")
-    for trace in result.trace.values():
-        lines.extend(_format_trace(trace))
+    for key, trace in result.trace.items():  # key: name, or name[i] for a ranked candidate
+        lines.extend(_format_trace(trace, key))
     return "\n".join(lines)
 
 
-def _format_trace(t: EvidenceTrace) -> list[str]:
+def _format_trace(t: EvidenceTrace, label: str) -> list[str]:
     if t.skipped:
-        return [f"  {t.name} ({t.kind}): skipped — {t.skipped}"]
+        return [f"  {label} ({t.kind}): skipped — {t.skipped}"]
     state = _fmt(plain(t.value)) if t.status == "ok" else f"{t.status}: {t.reason}"
-    out = [f"  {t.name} ({t.kind}): {state}"]
+    out = [f"  {label} ({t.kind}): {state}"]
     cost = f"{t.seconds:.3f}s"
     if t.tokens_in or t.tokens_out:
         cost += f", {t.tokens_in} tokens in / {t.tokens_out} out"

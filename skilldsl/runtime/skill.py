@@ -19,6 +19,9 @@ class Skill:
     mapping ``alias -> backend``. Otherwise a transformers backend is created on first need
     only — a skill decided by verifiers alone never loads a model. ``model`` overrides the
     ``default`` alias's model (a Hugging Face id, a directory or a GGUF file).
+    ``batch_size``: samples per executor batch (default 64); each wave of a batch sends its
+    LLM requests in one backend call, which micro-batches them to fit memory. ``progress``:
+    a tqdm bar on stderr. ``cache=False``: no LLM result cache for created backends.
     """
 
     def __init__(self, program: Program, *, model: Any = None, device: Any = None, dtype: Any = None,
