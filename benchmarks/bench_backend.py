@@ -114,6 +114,29 @@ def multi_token(backend, n_requests: int, n_words: int) -> dict:
             "naive_rows_s": round(t_naive, 3), "saving_vs_naive": round(1 - t_ext / t_naive, 3)}
 
 
+def prefix_reuse(backend, n_pairs: int, repeat: int) -> dict:
+    """Pairs asked in both orders (a long shared rubric + request, responses last): the
+    shared prefix run once per pair vs every request in full. Interleaved, best of ``repeat``."""
+    rubric = "Judge which response follows the request better; prefer correct, specific, complete answers. " * 6
+    reqs = []
+    for i in range(n_pairs):
+        head = f"{rubric}\n# Request\n{_prompt(80, i)[1]['content']}\n"
+        a, b = f"answer {i} " * 15, f"reply {i} " * 12
+        for x, y in ((a, b), (b, a)):
+            reqs.append(ChoiceRequest(({"role": "system", "content": "You judge."},
+                                       {"role": "user", "content": f"{head}# Response A\n{x}\n# Response B\n{y}\nWhich is better?"}), ("A", "B")))
+    times = {False: [], True: []}
+    for _ in range(repeat):
+        for flag in (False, True):
+            backend.prefix_reuse = flag
+            times[flag].append(best_time(lambda: backend.choice_logprobs(reqs), 1))
+    backend.prefix_reuse = False
+    tokens = sum(r.tokens_in for r in backend.choice_logprobs(reqs))
+    off, on = min(times[False]), min(times[True])
+    return {"requests": len(reqs), "tokens": tokens, "off_s": round(off, 3), "on_s": round(on, 3),
+            "saving": round(1 - on / off, 3)}
+
+
 def constrained_overhead(backend, n_tokens: int) -> dict:
     """Seconds per generated token, constrained vs unconstrained of the same length, warm."""
     import torch
@@ -179,6 +202,8 @@ def main(argv=None) -> int:
     b16.token_budget = 8 * 512
     report["multi_token_options"] = multi_token(b16, 4 if q else 16, n_words)
     print("multi-token options:", report["multi_token_options"], flush=True)
+    report["prefix_reuse"] = prefix_reuse(b16, 4 if q else 16, 3)
+    print("prefix reuse:", report["prefix_reuse"], flush=True)
     report["constrained_overhead"] = constrained_overhead(b16, 24 if q else 48)
     print("constrained decoding:", json.dumps(report["constrained_overhead"], indent=1), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

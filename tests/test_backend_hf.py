@@ -67,6 +67,16 @@ def test_cut_policies_and_prefix_clash():
         _bare(truncate="sideways")
 
 
+def test_prefix_groups():
+    from skilldsl.runtime.backends.prefix import prefix_groups
+
+    prompts = [[1, 2, 3, 4], [1, 2, 3, 5], [9, 9], [1, 2, 7], [1, 2, 3, 4, 6]]
+    assert prefix_groups(prompts, 3) == ([(3, [0, 4, 1])], [3, 2])
+    groups, singles = prefix_groups(prompts, 2)
+    assert groups == [(2, [0, 4, 1, 3])] and singles == [2]
+    assert prefix_groups([[5], [5]], 1) == ([], [0, 1])  # every member keeps a suffix
+
+
 def test_constraint_regexes():
     assert constraint_regex({"type": "text", "max_tokens": 5}) is None
     assert constraint_regex({"type": "regex", "pattern": "[ab]+"}) == "[ab]+"
@@ -113,12 +123,18 @@ def _msgs(user, system=None):
     return (({"role": "system", "content": system},) if system else ()) + ({"role": "user", "content": user},)
 
 
+_RUBRIC = "Judge which response answers the request better. Be strict about facts. " * 4
+_PAIR = [_msgs(f"{_RUBRIC}\nRequest: name a fruit.\nResponse A: {x}\nResponse B: {y}\nWhich is better?", "You judge.")
+         for x, y in (("apple", "a car"), ("a car", "apple"), ("a long answer: banana", "kiwi"))]
 REQUESTS = [
     ChoiceRequest(_msgs("Is 2+2=4? Answer yes or no.", "You are a strict grader."), ("yes", "no")),
     ChoiceRequest(_msgs("Rate this poem from 1 to 10: roses are red, violets are blue. " * 6),
                   tuple(str(i) for i in range(1, 11))),
     ChoiceRequest(_msgs("Which is better? Response A: a cat. Response B: a dog."), ("A", "B", "Response A")),
     ChoiceRequest(_msgs("Is the sky green?"), ("yes", "no", "maybe not")),
+    ChoiceRequest(_PAIR[0], ("A", "B")),
+    ChoiceRequest(_PAIR[1], ("A", "B", "AB")),
+    ChoiceRequest(_PAIR[2], ("1", "10")),
 ]
 
 
@@ -168,7 +184,14 @@ def test_batched_equals_one_at_a_time(backend):
     backend.token_budget = 1  # one request per micro-batch: same answers, in order
     for single, res in zip(backend.choice_logprobs(REQUESTS), batched):
         assert single.logprobs == pytest.approx(res.logprobs, abs=1e-4)
-    backend.token_budget = backend.batch_size * 512
+    backend.token_budget = 10_000
+    backend.prefix_reuse = True  # the three pair prompts share a long prefix: same answers
+    try:
+        for reused, res in zip(backend.choice_logprobs(REQUESTS), batched):
+            assert reused.logprobs == pytest.approx(res.logprobs, abs=1e-4)
+            assert (reused.tokens_in, reused.tokens_out) == (res.tokens_in, res.tokens_out)
+    finally:
+        backend.prefix_reuse, backend.token_budget = False, backend.batch_size * 512
 
 
 @pytest.mark.model

@@ -122,3 +122,24 @@ def test_score_a_stock_skill_by_name(tmp_path, capsys, monkeypatch):
     assert main(["score", "math_answer", str(data), "--no-progress"]) == 0
     rewards = [json.loads(line)["reward"] for line in capsys.readouterr().out.splitlines()]
     assert rewards == [1.0, 0.0]
+
+
+def test_score_keeps_input_ids_and_ignores_undeclared_fields(tmp_path, capsys, monkeypatch):
+    # the shape `skilldsl convert gsm8k-solutions` writes: `id` and `is_correct` are not inputs
+    def refuse(self, alias):
+        raise AssertionError("references decide: no model")
+
+    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    data = write_jsonl(tmp_path / "d.jsonl", [
+        json.dumps({"id": "7:6b_finetuning", "prompt": "2+2?", "response": "#### 4", "reference": "4",
+                    "is_correct": True}),
+        json.dumps({"prompt": "2+2?", "response": "#### 5", "reference": "4", "is_correct": False}),
+        json.dumps({"id": 3, "prompt": "2+2?"}),
+    ])
+    assert main(["score", "math_answer", str(data), "--no-progress"]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("id") for r in records] == ["7:6b_finetuning", None, 3]
+    assert ["id" in r for r in records] == [True, False, True]
+    assert [(r["status"], r["reward"]) for r in records[:2]] == [("ok", 1.0), ("ok", 0.0)]
+    assert "missing required field 'response'" in records[2]["reason"]
+    assert list(records[0])[:3] == ["line", "id", "reward"]

@@ -94,6 +94,15 @@ def test_code_tests_runs_in_the_sandbox():
     assert skill.loaded_backends == []
 
 
+def test_code_tests_scores_a_response_without_code_zero():
+    # the skill's `about` promises reward 0 (ok(False)), not na, for a response with no code
+    task = {"prompt": "def add(a, b):\n    \"\"\"Add.\"\"\"\n", "entry_point": "add",
+            "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
+    results = stock("code_tests").score([{**task, "response": ""}, {**task, "response": "I cannot solve this."}])
+    assert [(r.status, r.reward) for r in results] == [("ok", 0.0), ("ok", 0.0)]
+    assert results[1].trace["passes"].detail["status"] == "failed"
+
+
 def test_a_compiled_route_runs_only_the_chosen_evidence(tmp_path):
     source = tmp_path / "routed.skill"
     source.write_text(

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -185,3 +186,54 @@ def test_junk_worker_count_in_the_environment_falls_back(monkeypatch):
     assert pool_module._env_workers() == 2
     monkeypatch.setenv("SKILLDSL_VERIFIER_WORKERS", "3")
     assert pool_module._env_workers() == 3
+
+
+class Gauge:
+    """Counts calls in flight; ``wait_for`` holds each call until ``n`` are in flight at once,
+    so running them one at a time cannot pass (the barrier breaks instead)."""
+
+    def __init__(self, n):
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+        self.barrier = threading.Barrier(n, timeout=10)
+        self.threads = set()
+
+    def call(self, tag):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.threads.add(threading.current_thread().name)
+        try:
+            self.barrier.wait()
+            return Verdict.ok(True, tag=tag)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_concurrent_verifiers_run_side_by_side_within_the_bound(monkeypatch):
+    monkeypatch.setenv("SKILLDSL_CONCURRENT_VERIFIERS", "3")
+    gauge = Gauge(3)
+    waits = VerifierSpec("test.waits", "1", (), "", func=gauge.call, concurrent=True)
+    plain = VerifierSpec("test.plain", "1", (), "",
+                         func=lambda tag: Verdict.ok(True, thread=threading.current_thread().name))
+    batch = [(waits, (i,), {}) for i in range(6)] + [(plain, ("p",), {})]
+    verdicts = run_verifiers(batch, timeout=5)
+    assert [v.status for v in verdicts] == ["ok"] * 7, [v.reason for v in verdicts]
+    assert [v.detail["tag"] for v in verdicts[:6]] == list(range(6))  # in call order
+    assert gauge.peak == 3  # three at once (the barrier proves it), never more than the bound
+    assert threading.main_thread().name not in gauge.threads
+    assert verdicts[6].detail["thread"] == threading.main_thread().name  # cheap ones stay inline
+
+
+def test_concurrent_calls_overlap_the_isolated_ones(pool):
+    gauge = Gauge(2)
+    waits = VerifierSpec("test.waits", "1", (), "", func=gauge.call, concurrent=True)
+    verdicts = run_verifiers([(waits, (0,), {})] + calls("test.sleep", (0.01,)) + [(waits, (1,), {})],
+                             timeout=20, pool=pool)
+    assert [v.status for v in verdicts] == ["ok", "ok", "ok"] and gauge.peak == 2
+
+
+def test_code_passes_is_a_concurrent_verifier():
+    spec = get("code.passes")
+    assert spec.concurrent and not spec.isolate

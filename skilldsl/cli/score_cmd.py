@@ -1,7 +1,8 @@
 """``skilldsl score SKILL DATA.jsonl``: one result line per input line, in order.
 
 Each output line is ``{"line": <input line number>, **Result.to_dict()}`` (reward, status,
-reason, reward_id, tokens, seconds, trace).
+reason, reward_id, tokens, seconds, trace), plus the input's ``"id"`` after ``line`` when the
+input object has one, so results join with labels kept elsewhere (``skilldsl convert`` writes ids).
 
 A malformed line gets an error result line of its own (never a crash, never a missing row);
 a progress bar with the rate goes to stderr, then a summary: counts by status, tokens, time.
@@ -106,10 +107,15 @@ def _score_chunk(skill: Any, chunk: list) -> list[dict]:
     good = [sample for _, sample, problem in parsed if problem is None]
     scored = iter(skill.score(good))
     records = []
-    for number, _, problem in parsed:
+    for number, sample, problem in parsed:
         result = next(scored) if problem is None else Result(None, "error", problem, reward_id=skill.reward_id)
-        records.append({"line": number, **result.to_dict()})
+        records.append({"line": number, **_sample_id(sample), **result.to_dict()})
     return records
+
+
+def _sample_id(sample: Any) -> dict:
+    """``{"id": ...}`` of an input object that has one (a malformed sample still keeps it)."""
+    return {"id": sample["id"]} if isinstance(sample, dict) and "id" in sample else {}
 
 
 def _bar(total: int):

@@ -10,7 +10,8 @@ __all__ = ["passes"]
     "code.passes",
     version="1",
     params=("response: text", "test: text", "entry_point: text", "prompt: text = ''", "timeout: number = 10"),
-    isolate=False,  # manages its own sandboxed subprocess
+    isolate=False,  # manages its own sandboxed subprocess (with its own wall-clock limit) ...
+    concurrent=True,  # ... and only waits for it: a batch's calls run side by side on threads
 )
 def passes(response: str, test: str, entry_point: str, *, prompt: str = "", timeout: float = 10) -> Verdict:
     """True iff ``prompt + response`` passes ``test`` and ``check(entry_point)`` in the sandbox.

@@ -1,4 +1,5 @@
-"""Run verifier calls: plain ones inline, ``isolate=True`` ones on a pool of worker processes.
+"""Run verifier calls: plain ones inline, ``concurrent=True`` ones on threads, ``isolate=True``
+ones on a pool of worker processes.
 
 Why processes: math-verify bounds its sympy work with ``SIGALRM``, which works only in a main
 thread, and a verifier that hangs or kills its interpreter must not take the caller with it.
@@ -20,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -28,7 +30,8 @@ from typing import Any, Iterator, Mapping, Sequence
 from .registry import Verdict, VerifierSpec
 from .worker import command
 
-__all__ = ["DEFAULT_TIMEOUT", "WorkerPool", "run_verifiers", "default_pool", "shutdown_default_pool"]
+__all__ = ["DEFAULT_TIMEOUT", "WorkerPool", "run_verifiers", "default_pool", "shutdown_default_pool",
+           "concurrent_workers"]
 
 DEFAULT_TIMEOUT = 10.0  # seconds per isolated call
 STARTUP_TIMEOUT = 120.0  # a worker that is not ready by then is considered broken
@@ -244,8 +247,8 @@ _DEFAULT: WorkerPool | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
-def _env_workers(default: int = 2) -> int:
-    value = os.environ.get("SKILLDSL_VERIFIER_WORKERS", "").strip()
+def _env_workers(default: int = 2, name: str = "SKILLDSL_VERIFIER_WORKERS") -> int:
+    value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else default  # junk: the default
 
 
@@ -271,15 +274,38 @@ def shutdown_default_pool() -> None:
 Call = tuple[VerifierSpec, Sequence[Any], Mapping[str, Any]]
 
 
+def concurrent_workers() -> int:
+    """Threads for one batch's ``concurrent`` calls: ``$SKILLDSL_CONCURRENT_VERIFIERS``, else as
+    many as the sandbox runs at once (one more than the cores)."""
+    from ..sandbox.pool import default_workers
+
+    return _env_workers(default_workers(), "SKILLDSL_CONCURRENT_VERIFIERS")
+
+
 def run_verifiers(
     calls: Sequence[Call], timeout: float = DEFAULT_TIMEOUT, pool: WorkerPool | None = None
 ) -> list[Verdict]:
     """One Verdict per ``(spec, args, kwargs)`` call, in order; never raises, never hangs.
 
-    Non-isolated verifiers run inline in this thread. Isolated ones first try their ``fast``
-    hook inline; the rest start at once on ``pool`` (default: :func:`default_pool`), in parallel
-    with each other and with the inline work, with ``timeout`` seconds per call.
+    ``concurrent`` verifiers (which wait on their own subprocess, like ``code.passes``) start
+    first on up to :func:`concurrent_workers` threads. Other non-isolated verifiers run inline in
+    this thread. Isolated ones first try their ``fast`` hook inline; the rest start at once on
+    ``pool`` (default: :func:`default_pool`), in parallel with each other and with the inline
+    work, with ``timeout`` seconds per call.
     """
+    threaded = [i for i, (spec, _, _) in enumerate(calls) if spec.concurrent and not spec.isolate]
+    if not threaded:
+        return _run_here_or_isolated(calls, timeout, pool)
+    with ThreadPoolExecutor(min(len(threaded), concurrent_workers()), thread_name_prefix="verifier") as threads:
+        futures = {i: threads.submit(calls[i][0].call, *calls[i][1], **calls[i][2]) for i in threaded}
+        rest = [i for i in range(len(calls)) if i not in futures]
+        results = dict(zip(rest, _run_here_or_isolated([calls[i] for i in rest], timeout, pool)))
+        results.update((i, future.result()) for i, future in futures.items())  # call() never raises
+    return [results[i] for i in range(len(calls))]
+
+
+def _run_here_or_isolated(calls: Sequence[Call], timeout: float, pool: WorkerPool | None) -> list[Verdict]:
+    """Non-isolated calls inline; isolated ones via ``fast``, else on the worker pool."""
     if not any(spec.isolate for spec, _, _ in calls):
         return [spec.call(*args, **kwargs) for spec, args, kwargs in calls]
     results: dict[int, Verdict] = {}
@@ -292,4 +318,3 @@ def run_verifiers(
                 results[i] = verdict
         results.update(batch.finish())
     return [results.get(i, Verdict.error("internal: no result")) for i in range(len(calls))]
-

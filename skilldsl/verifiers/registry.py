@@ -105,6 +105,9 @@ class VerifierSpec:
     # optional cheap in-process attempt for an isolated verifier: returns a Verdict, or None
     # when the call needs the isolated path (math: plain numbers need no CAS, no worker)
     fast: "Callable[..., Verdict | None] | None" = field(default=None, compare=False, repr=False)
+    # the call mostly waits (on its own subprocess, e.g. a sandbox run), not on the GIL: calls of
+    # one batch run on threads, in parallel; it must bound its own time (no worker to kill)
+    concurrent: bool = False
 
     @property
     def positional(self) -> tuple[Param, ...]:
@@ -148,8 +151,13 @@ def verifier(
     doc: str | None = None,
     isolate: bool = False,
     fast: "Callable[..., Verdict | None] | None" = None,
+    concurrent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``func`` as verifier ``name`` (a dotted name such as ``math.equivalent``)."""
+    """Register ``func`` as verifier ``name`` (a dotted name such as ``math.equivalent``).
+
+    ``isolate``: run in a worker process; ``fast``: its cheap in-process first attempt;
+    ``concurrent``: a non-isolated call that waits on a subprocess, run on a thread.
+    """
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -162,6 +170,7 @@ def verifier(
             func=func,
             isolate=isolate,
             fast=fast,
+            concurrent=concurrent,
         )
         return func
 

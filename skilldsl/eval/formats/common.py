@@ -6,6 +6,7 @@ row in the skip record, and rejects duplicate ids, so no reader can drop a row s
 """
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Callable, Iterable
@@ -62,8 +63,12 @@ def choice(value, allowed: dict, name: str):
     return allowed[key]
 
 
-def collect(rows: Iterable[tuple[str, dict]], convert: Callable[[dict, str], EvalItem]):
-    """Convert ``(ref, row)`` pairs; return ``(items, skipped)``. Duplicate ids are skipped."""
+def collect(rows: Iterable[tuple[str, dict]], convert: Callable[[dict, str], EvalItem],
+            key: Callable = lambda item: item.id):
+    """Convert ``(ref, row)`` pairs; return ``(items, skipped)``. Duplicate ids are skipped.
+
+    ``key`` reads an item's id (``EvalItem.id``; the sample converters give ``sample["id"]``).
+    """
     items, skipped, seen = [], [], {}
     for ref, row in rows:
         rid = _row_id(row)
@@ -72,10 +77,11 @@ def collect(rows: Iterable[tuple[str, dict]], convert: Callable[[dict, str], Eva
         except BadRow as exc:
             skipped.append(Skipped(ref, str(exc), rid))
             continue
-        if item.id in seen:
-            skipped.append(Skipped(ref, f"duplicate id {item.id!r} (first at {seen[item.id]})", item.id))
+        item_id = key(item)
+        if item_id in seen:
+            skipped.append(Skipped(ref, f"duplicate id {item_id!r} (first at {seen[item_id]})", item_id))
             continue
-        seen[item.id] = ref
+        seen[item_id] = ref
         items.append(item)
     return items, skipped
 
@@ -90,10 +96,12 @@ def _row_id(row) -> "str | None":
 
 
 def read_rows(path: Path) -> list:
-    """The rows of a JSON array, JSON-lines or (with pyarrow installed) Parquet file."""
+    """The rows of a JSON array, JSON-lines (either one may be gzipped, ``.gz``) or (with
+    pyarrow installed) Parquet file."""
     if path.suffix == ".parquet":
         return _read_parquet(path)
-    raw = path.read_text(encoding="utf-8")
+    raw = gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else \
+        path.read_text(encoding="utf-8")
     stripped = raw.lstrip()
     if stripped.startswith("["):
         try:

@@ -14,6 +14,7 @@ from ..items import EvalItem
 from .common import BadRow, collect, need, numbered, read_rows, text, text_list
 
 __all__ = ["read_rmbench", "read_rewardbench2", "read_gsm8k_bon", "read_candidates", "final_answer",
+           "GSM8K_SOLVERS", "gsm8k_sources", "gsm8k_reference", "graded_solution",
            "detect_rmbench", "detect_rewardbench2", "detect_gsm8k_bon", "detect_candidates"]
 
 
@@ -65,18 +66,24 @@ def detect_rewardbench2(path: Path, rows: list) -> bool:
 
 
 # -- GSM8K best-of-N ----------------------------------------------------------------------
-_SOLVERS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+GSM8K_SOLVERS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 
 
 def read_gsm8k_bon(path: Path):
     """GSM8K best-of-4: ``example_model_solutions.jsonl`` (four graded solutions per problem),
     with the gold answer from ``test.jsonl`` beside it (``#### N``) or its own ``ground_truth``.
     A directory means both files in it. The gold answer is the ``reference`` input."""
+    solutions, gold = gsm8k_sources(path)
+    return collect(numbered(solutions, read_rows(solutions)), _gsm8k_row(gold))
+
+
+def gsm8k_sources(path: Path) -> tuple:
+    """``(graded solutions file, {question: gold answer})`` for a GSM8K directory, its
+    ``test.jsonl`` or its ``example_model_solutions.jsonl`` (gold from ``test.jsonl`` beside it)."""
     if path.name == "test.jsonl":  # the problems file: its graded solutions sit beside it
         path = path.parent
     solutions = path / "example_model_solutions.jsonl" if path.is_dir() else path
-    gold = _gold_answers(solutions.parent / "test.jsonl")
-    return collect(numbered(solutions, read_rows(solutions)), _gsm8k_row(gold))
+    return solutions, _gold_answers(solutions.parent / "test.jsonl")
 
 
 def _gold_answers(test_path: Path) -> dict:
@@ -87,19 +94,26 @@ def _gold_answers(test_path: Path) -> dict:
 
 def _gsm8k_row(gold: dict):
     def convert(row: dict, ref: str) -> EvalItem:
-        need(row, "question", *_SOLVERS)
-        graded = [_solution(row[name], name) for name in _SOLVERS]
-        reference = gold.get(row["question"]) or final_answer(row.get("ground_truth") or "")
-        if reference is None:
-            raise BadRow("no gold answer (not in test.jsonl, no ground_truth)")
+        need(row, "question", *GSM8K_SOLVERS)
+        graded = [graded_solution(row[name], name) for name in GSM8K_SOLVERS]
+        reference = gsm8k_reference(row, gold)
         candidates = [s for s, _ in graded]
         return EvalItem(id=ref.rsplit(":", 1)[1], subset="gsm8k", kind="bon", candidates=candidates,
                         inputs={"prompt": text(row, "question"), "reference": reference},
-                        hidden={"correct": [ok for _, ok in graded], "solvers": list(_SOLVERS)})
+                        hidden={"correct": [ok for _, ok in graded], "solvers": list(GSM8K_SOLVERS)})
     return convert
 
 
-def _solution(raw, name: str):
+def gsm8k_reference(row: dict, gold: dict) -> str:
+    """A problem's gold final answer: from ``test.jsonl`` (``gold``), else the row's ``ground_truth``."""
+    reference = gold.get(row["question"]) or final_answer(row.get("ground_truth") or "")
+    if reference is None:
+        raise BadRow("no gold answer (not in test.jsonl, no ground_truth)")
+    return reference
+
+
+def graded_solution(raw, name: str) -> tuple:
+    """``(solution text, is_correct)`` of one solver's field ``{is_correct, solution}``."""
     if isinstance(raw, str):  # some copies store the dict as a Python literal
         try:
             raw = ast.literal_eval(raw)
@@ -132,7 +146,7 @@ def detect_gsm8k_bon(path: Path, rows: list) -> bool:
     """The GSM8K graded-solutions file (or a directory holding it)."""
     if path.is_dir() or path.name == "test.jsonl":
         return ((path if path.is_dir() else path.parent) / "example_model_solutions.jsonl").exists()
-    return bool(rows) and all(isinstance(r, dict) and "question" in r and _SOLVERS[0] in r for r in rows)
+    return bool(rows) and all(isinstance(r, dict) and "question" in r and GSM8K_SOLVERS[0] in r for r in rows)
 
 
 # -- candidates (skilldsl rank) -----------------------------------------------------------

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .base import BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
 from .constraints import IndexCache, constraint_key, constraint_regex
+from .prefix import prefix_groups
 from .models import DEFAULT_MODEL, load_model, models_dir, pick_device, pick_dtype, resolve_model
 
 __all__ = ["TransformersBackend", "TRUNCATE_POLICIES"]
@@ -57,11 +58,15 @@ class TransformersBackend:
     CUDA and on CPUs with native bf16, else fp32. ``batch_size``: rows per micro-batch at
     512 tokens (the token budget is ``batch_size * 512``). ``max_context``: prompt + answer
     tokens; longer prompts are cut by ``truncate`` (``middle`` | ``left`` | ``right``) and
-    flagged ``truncated=True``. The weights load on first use.
+    flagged ``truncated=True``. ``prefix_reuse``: requests sharing at least
+    ``min_shared_prefix`` leading tokens run that prefix once and extend a copy of its KV
+    cache with their suffixes (off by default: on this 2-core CPU it did not pay, see
+    ``benchmarks/bench_backend.py``). The weights load on first use.
     """
 
     def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
-                 *, truncate: str = "middle", constraint_cache: bool = True):
+                 *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = False,
+                 min_shared_prefix: int = 64):
         if truncate not in TRUNCATE_POLICIES:
             raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
         self._spec = model
@@ -72,6 +77,8 @@ class TransformersBackend:
         self.truncate = truncate
         self._max_context = max_context
         self._constraint_cache = constraint_cache
+        self.prefix_reuse = prefix_reuse
+        self.min_shared_prefix = min_shared_prefix
         self._resolved = None if model is None or str(model) == "default" else resolve_model(model)
         self.name = self._name()
         self._tok = self._model = None
@@ -172,12 +179,58 @@ class TransformersBackend:
         if not requests:
             return []
         items = [self._prepare_choice(r) for r in requests]
-        order = sorted(range(len(items)), key=lambda i: len(items[i].prompt))
         out: list[ChoiceResult | None] = [None] * len(items)
+        groups, singles = prefix_groups([it.prompt for it in items], self.min_shared_prefix) \
+            if self.prefix_reuse else ([], list(range(len(items))))
+        for batch in self._group_batches(groups, items):
+            results = self._oom_safe(self._prefix_batch, [(n, [items[i] for i in idx]) for n, idx in batch])
+            for i, res in zip([i for _, idx in batch for i in idx], results):
+                out[i] = res
+        order = sorted(singles, key=lambda i: len(items[i].prompt))
         for chunk in self._micro_batches(order, [len(it.prompt) for it in items]):
             for i, res in zip(chunk, self._oom_safe(self._choice_batch, [items[i] for i in chunk])):
                 out[i] = res
         return out  # type: ignore[return-value]
+
+    def _group_batches(self, groups, items):
+        """Prefix groups packed into micro-batches of at most ``token_budget`` padded tokens."""
+        batch, rows, longest = [], 0, 0
+        for n, idx in sorted(groups, key=lambda g: max(len(items[i].prompt) for i in g[1])):
+            size = max(len(items[i].prompt) for i in idx)
+            if batch and (rows + len(idx)) * max(longest, size) > self.token_budget:
+                yield batch
+                batch, rows, longest = [], 0, 0
+            batch.append((n, idx))
+            rows, longest = rows + len(idx), max(longest, size)
+        if batch:
+            yield batch
+
+    def _prefix_batch(self, groups: list[tuple[int, list[_Choice]]]) -> list[ChoiceResult]:
+        """Run each group's shared prefix once, then every member's suffix on a copy of its cache."""
+        import torch
+
+        ids, pmask, ppos = self._left_pad([g[0].prompt[:n] for n, g in groups])
+        rows = [(gi, it) for gi, (n, g) in enumerate(groups) for it in g]
+        suffixes = [it.prompt[groups[gi][0]:] for gi, it in rows]
+        width = max(len(x) for x in suffixes)
+        pad = self.tokenizer.pad_token_id
+        sids = torch.tensor([x + [pad] * (width - len(x)) for x in suffixes], device=self.device)
+        smask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in suffixes], device=self.device)
+        sel = torch.tensor([gi for gi, _ in rows], device=self.device)
+        lens = torch.tensor([len(x) for x in suffixes], device=self.device)
+        items = [it for _, it in rows]
+        with torch.inference_mode():
+            cache = self.model.base_model(input_ids=ids, attention_mask=pmask, position_ids=ppos, use_cache=True).past_key_values
+            cache.reorder_cache(sel)
+            pos = ppos[sel, -1:] + 1 + torch.arange(width, device=self.device)[None, :]
+            mask = torch.cat([pmask[sel], smask], dim=1)
+            out = self.model.base_model(input_ids=sids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True)
+            last = out.last_hidden_state[torch.arange(len(rows)), lens - 1]
+            first = self._logsoftmax(last)
+            scores = [[first[r, o[0]].item() for o in it.options] for r, it in enumerate(items)]
+            if any(it.feeds(j) for it in items for j in range(len(it.options))):
+                self._score_continuations(items, scores, out.past_key_values, mask, pos[torch.arange(len(rows)), lens - 1] + 1)
+        return [self._choice_result(s, it) for s, it in zip(scores, items)]
 
     def _prepare_choice(self, request: ChoiceRequest) -> _Choice:
         if not request.options:
@@ -198,11 +251,12 @@ class TransformersBackend:
             scores = [[first[b, o[0]].item() for o in it.options] for b, it in enumerate(items)]
             if multi:
                 self._score_continuations(items, scores, out.past_key_values, mask, pos[:, -1] + 1)
-        return [
-            ChoiceResult(tuple(s), tokens_in=len(it.prompt), truncated=it.truncated,
-                         tokens_out=1 + sum(len(it.feeds(j)) for j in range(len(it.options))))
-            for s, it in zip(scores, items)
-        ]
+        return [self._choice_result(s, it) for s, it in zip(scores, items)]
+
+    @staticmethod
+    def _choice_result(scores: list[float], item: _Choice) -> ChoiceResult:
+        fed = sum(len(item.feeds(j)) for j in range(len(item.options)))
+        return ChoiceResult(tuple(scores), tokens_in=len(item.prompt), tokens_out=1 + fed, truncated=item.truncated)
 
     def _score_continuations(self, items, scores, cache, mask, next_pos) -> None:
         """Add the log-probs of tokens 2.. of multi-token options (and of not extending an
@@ -269,7 +323,7 @@ class TransformersBackend:
                 raise
             _free_cuda()
             if len(items) == 1:
-                raise BackendError(f"out of memory on a single request of {len(items[0].prompt)} tokens") from exc
+                raise BackendError(f"out of memory on the smallest batch ({_describe(items[0])})") from exc
             self.token_budget = max(1, self.token_budget // 2)
             half = len(items) // 2
             return self._oom_safe(run, items[:half]) + self._oom_safe(run, items[half:])
@@ -383,6 +437,12 @@ def _cut(ids: list[int], n: int, policy: str) -> list[int]:
         return ids[: len(ids) - n]
     head = (len(ids) - n) // 2
     return ids[:head] + ids[head + n:]
+
+
+def _describe(item) -> str:
+    if isinstance(item, tuple):  # a prefix group
+        return f"{len(item[1])} requests sharing a {item[0]}-token prefix"
+    return f"one request of {len(item.prompt)} tokens"
 
 
 def _free_cuda() -> None:

@@ -1,0 +1,64 @@
+"""``skilldsl convert FORMAT SRC -o OUT.jsonl``: a native benchmark file -> samples to score.
+
+    skilldsl convert gsm8k-solutions ../shared/bench/gsm8k -o gsm8k.jsonl
+    skilldsl convert ifeval ../shared/bench/ifeval -o ifeval.jsonl
+    skilldsl convert humaneval ../shared/bench/humaneval --response empty -o humaneval-empty.jsonl
+    skilldsl score math_answer gsm8k.jsonl -o scored.jsonl     # each result keeps the sample's id
+
+Rows that cannot become samples are listed on stderr with their reason (``file:line``).
+Exit 0 when at least one sample was written, 2 on a usage or data error.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``convert``."""
+    from ..eval.formats.samples import RESPONSES, SAMPLE_FORMATS  # pure Python: cheap to import
+
+    formats = "; ".join(f"{f.name}: {f.about} -> {{{', '.join(f.fields)}}}" for f in SAMPLE_FORMATS.values())
+    p = subparsers.add_parser("convert", help="convert a native benchmark file to JSONL samples for `score`",
+                              description=f"Convert a native benchmark file to one JSON sample per line. {formats}")
+    p.add_argument("format", choices=list(SAMPLE_FORMATS), help="the sample set to write")
+    p.add_argument("src", help="the native file or its directory (e.g. ../shared/bench/gsm8k)")
+    p.add_argument("-o", "--output", help="write the samples here (default: stdout)")
+    p.add_argument("--response", choices=RESPONSES, help="humaneval: the canonical solution (default) or nothing")
+    p.add_argument("--responses",
+                   help="ifeval: the {prompt, response} file (default: input_response_data_*.jsonl beside SRC)")
+    p.add_argument("--limit", type=int, help="write only the first N samples")
+    p.set_defaults(func=run)
+
+
+def run(args: Any) -> int:
+    """Convert ``args.src``; list skipped rows on stderr; 0 if any sample was written."""
+    from ..eval.formats.samples import SAMPLE_FORMATS, convert_samples
+    from ..eval.items import EvalError
+
+    given = {name: getattr(args, name) for name in ("response", "responses") if getattr(args, name) is not None}
+    try:
+        samples, skipped = convert_samples(args.format, args.src, **given)
+    except EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    samples = samples[: args.limit] if args.limit is not None else samples
+    written = _write(samples, args.output)
+    for skip in skipped:
+        print(f"skipped {skip.row}: {skip.reason}", file=sys.stderr)
+    where = args.output or "stdout"
+    fields = ", ".join(SAMPLE_FORMATS[args.format].fields)
+    print(f"wrote {written} {args.format} samples {{{fields}}} to {where}"
+          f" ({len(skipped)} rows skipped)", file=sys.stderr)
+    return 0 if written else 2
+
+
+def _write(samples: list, output: "str | None") -> int:
+    from ..eval.formats.samples import write_samples
+
+    if output is None:
+        return write_samples(samples, sys.stdout)
+    with open(output, "w", encoding="utf-8") as out:
+        return write_samples(samples, out)
