@@ -125,12 +125,12 @@ def prefix_reuse(backend, n_pairs: int, repeat: int) -> dict:
         for x, y in ((a, b), (b, a)):
             reqs.append(ChoiceRequest(({"role": "system", "content": "You judge."},
                                        {"role": "user", "content": f"{head}# Response A\n{x}\n# Response B\n{y}\nWhich is better?"}), ("A", "B")))
-    times = {False: [], True: []}
+    times: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(repeat):
         for flag in (False, True):
             backend.prefix_reuse = flag
             times[flag].append(best_time(lambda: backend.choice_logprobs(reqs), 1))
-    backend.prefix_reuse = False
+    backend.prefix_reuse = False  # the default
     tokens = sum(r.tokens_in for r in backend.choice_logprobs(reqs))
     off, on = min(times[False]), min(times[True])
     return {"requests": len(reqs), "tokens": tokens, "off_s": round(off, 3), "on_s": round(on, 3),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .errors import InternalError, SkillError, Span
 from .ir import Program
 
-__all__ = ["compile", "load", "stock_skill", "Program", "SkillError", "InternalError", "Span", "__version__"]
+__all__ = ["compile", "load", "program", "stock_skill", "Program", "SkillError", "InternalError", "Span", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -28,20 +28,39 @@ def load(path, **options):
     """
     from .runtime import Skill
 
-    return Skill(_program(path), **options)
+    return Skill(program(path), **options)
 
 
-def _program(path) -> Program:
+def program(path, **options) -> Program:
+    """The :class:`Program` of a ``.skill`` (compiled with ``options``), a ``.skillc`` (read) or a
+    stock skill name.
+
+    Every problem the author can fix (a missing file, an edited ``.skillc``, an unknown name)
+    is a one-line :class:`SkillError`, so the CLI never shows it as an internal error.
+    """
     from pathlib import Path
 
     if isinstance(path, Program):
         return path
     path = Path(path)
     if path.suffix == ".skillc":
-        return Program.load(path)
+        return _load_skillc(path)
     if path.suffix != ".skill" and not path.exists():
-        path = stock_skill(str(path))
-    return compile(path)
+        try:
+            path = stock_skill(str(path))
+        except FileNotFoundError as exc:
+            raise SkillError(str(exc)) from None
+    return compile(path, **options)
+
+
+def _load_skillc(path) -> Program:
+    try:
+        return Program.load(path)
+    except FileNotFoundError:
+        raise SkillError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:  # unreadable, not JSON, not IR, or edited after build
+        message = str(exc)
+        raise SkillError(message if message.startswith(str(path)) else f"{path}: {message}") from None
 
 
 def stock_skill(name: str):

@@ -10,7 +10,8 @@ import math
 from skilldsl.ir import Program
 from skilldsl.runtime.backends.base import ChoiceResult, Generation
 
-__all__ = ["ScriptedBackend", "program", "ask", "check", "E", "I", "C", "call", "op"]
+__all__ = ["ScriptedBackend", "program", "ask", "check", "E", "I", "C", "call", "op", "REF", "math_like",
+           "forbid_backend"]
 
 
 class ScriptedBackend:
@@ -118,6 +119,30 @@ def program(inputs, evidence, reward, *, mode="pointwise", eager=(), settings=No
                  "eager": list(eager), "lazy": [n for n in evidence if n not in eager]},
     }
     return Program.from_doc(doc)
+
+
+REF = {"type": "text", "optional": True, "visibility": "reference"}
+
+
+def math_like():
+    """reward: the verifier when it decides, else the judge (the DESIGN.md example)."""
+    return program(
+        {"prompt": "text", "response": "text", "reference": REF},
+        {"matches": check("rt_test.same", I("response"), I("reference")),
+         "judge": ask("Problem: {{ prompt }}\nSolution: {{ response }}\nCorrect?")},
+        op("if", call("known", E("matches")), op("if", E("matches"), C(1.0), C(0.0)), call("p", E("judge"), C("yes"))),
+        eager=["matches"],
+    )
+
+
+def forbid_backend(monkeypatch, why: str) -> None:
+    """Make creating any model backend fail the test: verifiers must decide on their own."""
+    from skilldsl.runtime.skill import Skill
+
+    def refuse(self, alias):
+        raise AssertionError(why)
+
+    monkeypatch.setattr(Skill, "_make_backend", refuse)
 
 
 # -- verifiers for tests (registered once, under a private prefix) ------------------------------

@@ -68,6 +68,9 @@ def test_generation_is_checked_against_the_constraint():
     assert (ok_json.text, ok_re.text) == ('{"a": 1}', "42")
     with pytest.raises(ValueError, match="does not satisfy"):
         fake.generate([_gen("bad one", {"type": "regex", "pattern": "[0-9]+"})])
+    strict = {"type": "object", "properties": {"a": {"type": "string"}}}
+    with pytest.raises(ValueError, match="does not satisfy"):
+        fake.generate([_gen("json please", {"type": "json", "schema": strict})])
     [choice] = fake.generate([_gen("?", {"type": "choice", "labels": ["B", "A"]})])
     assert choice.text == "B"
 

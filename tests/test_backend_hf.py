@@ -72,9 +72,14 @@ def test_prefix_groups():
 
     prompts = [[1, 2, 3, 4], [1, 2, 3, 5], [9, 9], [1, 2, 7], [1, 2, 3, 4, 6]]
     assert prefix_groups(prompts, 3) == ([(3, [0, 4, 1])], [3, 2])
-    groups, singles = prefix_groups(prompts, 2)
-    assert groups == [(2, [0, 4, 1, 3])] and singles == [2]
+    assert prefix_groups(prompts, 2) == ([(3, [0, 4, 1])], [3, 2])  # [1, 2, 7] would halve the prefix
+    assert prefix_groups(prompts, 2, keep=0.5) == ([(2, [0, 4, 1, 3])], [2])
     assert prefix_groups([[5], [5]], 1) == ([], [0, 1])  # every member keeps a suffix
+    rubric = list(range(100, 110))
+    pairs = [rubric + [i] * 10 + order for i in range(3) for order in ([1, 2], [2, 1])]
+    groups, singles = prefix_groups(pairs, 5)  # each pair with its mirror, not all around the rubric
+    assert sorted(sorted(g) for _, g in groups) == [[0, 1], [2, 3], [4, 5]] and not singles
+    assert {n for n, _ in groups} == {20}
 
 
 def test_constraint_regexes():
@@ -176,7 +181,7 @@ def test_choice_logprobs_match_a_direct_transformers_computation(backend):
 
 @pytest.mark.model
 def test_batched_equals_one_at_a_time(backend):
-    backend.token_budget = 10_000
+    backend.token_budget, backend.prefix_reuse = 10_000, False
     batched = backend.choice_logprobs(REQUESTS)
     for req, res in zip(REQUESTS, batched):
         [alone] = backend.choice_logprobs([req])
@@ -217,6 +222,10 @@ def test_regex_generation_parses(backend):
     out = backend.generate(reqs)
     assert all(__import__("re").fullmatch(r"(yes|no), [0-9]{1,2}", g.text) for g in out), out
     assert all(0 < g.tokens_out <= 8 and g.tokens_in > 5 for g in out)
+    hot = [GenerateRequest(r.messages, r.constraint, r.max_tokens, temperature=1.5, seed=7) for r in reqs]
+    first, again = backend.generate(hot), backend.generate(hot)
+    assert [g.text for g in first] == [g.text for g in again]  # seeded sampling is reproducible
+    assert all(__import__("re").fullmatch(r"(yes|no), [0-9]{1,2}", g.text) for g in first)
 
 
 @pytest.mark.model

@@ -104,6 +104,10 @@ def test_device_and_dtype_choice():
     assert models.pick_device("cpu") == "cpu"
     assert models.pick_device() == ("cuda" if torch.cuda.is_available() else "cpu")
     assert models.pick_dtype("cpu", "float32") is torch.float32
+    assert models.pick_dtype("cpu", "bf16") is torch.bfloat16 and models.pick_dtype("cpu", torch.float16) is torch.float16
+    with pytest.raises(BackendError, match="unknown dtype"):
+        models.pick_dtype("cpu", "float7")
+    assert models.pick_dtype("cpu", "auto") is models.pick_dtype("cpu")
     assert models.pick_dtype("cpu") in (torch.float32, torch.bfloat16)
     assert models.pick_dtype("cpu") is (torch.bfloat16 if models._cpu_has_fast_bf16() else torch.float32)
 

@@ -4,25 +4,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from _runtime_support import C, E, I, ScriptedBackend, ask, call, check, op, program
+from _runtime_support import ScriptedBackend, forbid_backend, math_like
 from skilldsl.cli import main
 from skilldsl.runtime.skill import Skill
 
-REF = {"type": "text", "optional": True, "visibility": "reference"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def skillc(tmp_path):
-    prog = program(
-        {"prompt": "text", "response": "text", "reference": REF},
-        {"matches": check("rt_test.same", I("response"), I("reference")),
-         "judge": ask("Problem: {{ prompt }}\nSolution: {{ response }}\nCorrect?")},
-        op("if", call("known", E("matches")), op("if", E("matches"), C(1.0), C(0.0)), call("p", E("judge"), C("yes"))),
-        eager=["matches"],
-    )
+    prog = math_like()
     return prog, prog.save(tmp_path / "t.skillc")
 
 
@@ -64,10 +59,7 @@ def test_score_round_trip_keeps_every_line_in_order(tmp_path, skillc, fake, caps
 
 
 def test_score_to_stdout_needs_no_model(tmp_path, skillc, capsys, monkeypatch):
-    def refuse(self, alias):
-        raise AssertionError("a verifier-decided file must not create a backend")
-
-    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    forbid_backend(monkeypatch, "a verifier-decided file must not create a backend")
     _, path = skillc
     data = write_jsonl(tmp_path / "d.jsonl", [json.dumps({"prompt": "p", "response": "a", "reference": "a"})])
     assert main(["score", str(path), str(data), "--no-progress"]) == 0
@@ -97,24 +89,15 @@ def test_score_command_in_a_subprocess(tmp_path, skillc):
         "from skilldsl.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     out = subprocess.run([sys.executable, "-c", env_code, "score", str(path), str(data)],
-                         capture_output=True, text=True, timeout=120, cwd=str(_repo_root()))
+                         capture_output=True, text=True, timeout=120, cwd=str(ROOT))
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert out.returncode == 1, out.stderr
     assert [x["status"] for x in lines] == ["ok", "error"]
     assert "scored 2 samples" in out.stderr
 
 
-def _repo_root():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent.parent
-
-
 def test_score_a_stock_skill_by_name(tmp_path, capsys, monkeypatch):
-    def refuse(self, alias):
-        raise AssertionError("references decide: no model")
-
-    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    forbid_backend(monkeypatch, "references decide: no model")
     data = write_jsonl(tmp_path / "d.jsonl", [
         json.dumps({"prompt": "2+2?", "response": "\\boxed{4}", "reference": "4"}),
         json.dumps({"prompt": "2+2?", "response": "It is 5.", "reference": "4"}),
@@ -126,10 +109,7 @@ def test_score_a_stock_skill_by_name(tmp_path, capsys, monkeypatch):
 
 def test_score_keeps_input_ids_and_ignores_undeclared_fields(tmp_path, capsys, monkeypatch):
     # the shape `skilldsl convert gsm8k-solutions` writes: `id` and `is_correct` are not inputs
-    def refuse(self, alias):
-        raise AssertionError("references decide: no model")
-
-    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    forbid_backend(monkeypatch, "references decide: no model")
     data = write_jsonl(tmp_path / "d.jsonl", [
         json.dumps({"id": "7:6b_finetuning", "prompt": "2+2?", "response": "#### 4", "reference": "4",
                     "is_correct": True}),

@@ -109,6 +109,30 @@ def test_plugin_verifiers_are_checked_and_versioned(tmp_path: Path, monkeypatch,
     assert "compilertest.nonempty: 'strip' must be true/false, but this is an integer" in capsys.readouterr().err
 
 
+def test_build_never_overwrites_a_skill_of_the_same_name(tmp_path: Path, capsys) -> None:
+    first, twin = tmp_path / "first.skill", tmp_path / "twin.skill"
+    for path, version in ((first, 1), (twin, 2)):
+        path.write_text(f"skill: same\nversion: {version}\nmode: pointwise\ninputs: {{response: text}}\n"
+                        "evidence: {full: {check: format.json(response)}}\nreward: full\n", encoding="utf-8")
+    assert main(["build", str(first), str(twin), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{twin}: skill 'same' was already built from {first}" in err and "not overwritten" in err
+    assert Program.load(tmp_path / "out" / "same.skillc").doc["version"] == 1
+
+
+def test_dump_and_graph_take_plugin(tmp_path: Path, monkeypatch, capsys) -> None:
+    # a module name of its own: registrations are process-wide, so "unknown without the plugin" holds
+    (tmp_path / "dumptest_plugin.py").write_text(PLUGIN.replace("compilertest", "dumptest"), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    skill = tmp_path / "plugged.skill"
+    skill.write_text(PLUGIN_SKILL.replace("compilertest", "dumptest"), encoding="utf-8")
+    assert main(["dump", str(skill)]) == 1  # the verifier is unknown until the plugin is imported
+    assert "dumptest.nonempty" in capsys.readouterr().err
+    assert main(["dump", str(skill), "--plugin", "dumptest_plugin"]) == 0
+    assert json.loads(capsys.readouterr().out)["evidence"]["full"]["verifier"]["name"] == "dumptest.nonempty"
+    assert main(["graph", str(skill), "--plugin", "dumptest_plugin"]) == 0
+
+
 def test_missing_plugin_is_a_clean_error(capsys) -> None:
     assert main(["check", str(SKILLS / "math_answer.skill"), "--plugin", "no_such_plugin_module"]) == 1
     assert "cannot import verifier plugin" in capsys.readouterr().err

@@ -63,11 +63,11 @@ def test_eval_markdown_report_and_resume(tmp_path, capsys):
     assert again["official"] == first["official"] and again["accuracy"] == first["accuracy"]
 
 
-def test_eval_bad_input_exits_2_with_a_message(tmp_path, capsys):
+def test_eval_bad_data_exits_1_and_bad_usage_2_with_a_message(tmp_path, capsys):
     odd = tmp_path / "odd.jsonl"
     odd.write_text('{"x": 1}\n')
     code, out, _ = run_eval_cli(["judge.skill", str(odd), "--no-progress"], capsys)
-    assert code == 2 and "pass --format" in out.err
+    assert code == 1 and "pass --format" in out.err
     code, out, _ = run_eval_cli(["judge.skill", str(odd), "--resume", "--no-progress"], capsys)
     assert code == 2 and "--resume needs a checkpoint" in out.err
 
@@ -96,3 +96,10 @@ def test_interrupted_eval_says_how_to_resume(tmp_path, capsys):
         eval_cmd.execute(args, lambda path, **options: Interrupted("pairwise"))
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / "c.jsonl").read_text().count("\n") == 1  # the header, no item
+
+
+def test_eval_passes_every_runtime_option_to_the_loader(capsys):
+    code, _, seen = run_eval_cli(["judge.skill", str(FIX / "openrs.jsonl"), "--model", "m", "--dtype", "bfloat16",
+                                  "--no-cache", "--no-progress"], capsys)
+    assert code == 0
+    assert seen["options"][0] == {"model": "m", "device": None, "dtype": "bfloat16", "cache": False}

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from _runtime_support import forbid_backend
 from skilldsl.cli import main
 from skilldsl.eval.formats.common import read_rows
 from skilldsl.eval.formats.samples import SAMPLE_FORMATS, convert_samples
 from skilldsl.eval.items import EvalError
-from skilldsl.runtime.skill import Skill
 
 FIX = Path(__file__).parent / "fixtures" / "eval"
 SOLVERS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
@@ -124,10 +124,7 @@ def test_unknown_formats_options_and_paths():
 
 @pytest.fixture
 def no_model(monkeypatch):
-    def refuse(self, alias):
-        raise AssertionError("verifiers decide these skills: no model may load")
-
-    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    forbid_backend(monkeypatch, "verifiers decide these skills: no model may load")
 
 
 def convert_then_score(tmp_path, capsys, skill, fmt, src, *options):
@@ -164,7 +161,7 @@ def test_converted_gsm8k_scores_with_math_answer(tmp_path, capsys, no_model):
 def test_convert_command_reports_skips_and_errors(tmp_path, capsys):
     src = tmp_path / "HumanEval.jsonl"
     src.write_text(json.dumps({"task_id": "t/0"}) + "\n{bad\n", encoding="utf-8")
-    assert main(["convert", "humaneval", str(src), "-o", str(tmp_path / "o.jsonl")]) == 2  # nothing usable
+    assert main(["convert", "humaneval", str(src), "-o", str(tmp_path / "o.jsonl")]) == 1  # nothing usable
     err = capsys.readouterr().err
     assert "skipped HumanEval.jsonl:1: missing fields 'prompt', 'test', 'entry_point'" in err
     assert "skipped HumanEval.jsonl:2: line 2 is not valid JSON" in err and "wrote 0 humaneval samples" in err

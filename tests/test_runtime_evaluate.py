@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from _runtime_support import C as const
+from _runtime_support import E as ev
+from _runtime_support import call, op
 from skilldsl.ir.functions import BUILTINS
 from skilldsl.runtime.evaluate import BUILTIN_IMPLS, Outcome, Pending, evaluate
 from skilldsl.runtime.values import Value, error, na, ok
@@ -40,24 +43,8 @@ def env_of(**values):
     return Env({k: Outcome(v) for k, v in values.items() if v is not None})
 
 
-def ev(name):
-    return {"evidence": name}
-
-
 def run(expr, **values):
     return evaluate(expr, env_of(**values))
-
-
-def call(fn, *args):
-    return {"call": fn, "args": list(args), "kwargs": {}}
-
-
-def op(name, *args):
-    return {"op": name, "args": list(args)}
-
-
-def const(v):
-    return {"const": v}
 
 
 def same(a, b):

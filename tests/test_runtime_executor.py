@@ -8,21 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from _runtime_support import VERIFIER_CALLS, C, E, I, ScriptedBackend, ask, call, check, op, program
+from _runtime_support import (
+    REF, VERIFIER_CALLS, C, E, I, ScriptedBackend, ask, call, check, math_like, op, program,
+)
 from skilldsl.runtime import Skill, format_result
-
-REF = {"type": "text", "optional": True, "visibility": "reference"}
-
-
-def math_like():
-    """reward: the verifier when it decides, else the judge (the DESIGN.md example)."""
-    return program(
-        {"prompt": "text", "response": "text", "reference": REF},
-        {"matches": check("rt_test.same", I("response"), I("reference")),
-         "judge": ask("Problem: {{ prompt }}\nSolution: {{ response }}\nCorrect?")},
-        op("if", call("known", E("matches")), op("if", E("matches"), C(1.0), C(0.0)), call("p", E("judge"), C("yes"))),
-        eager=["matches"],
-    )
 
 
 # -- laziness ------------------------------------------------------------------------------------
@@ -40,7 +29,7 @@ def test_verifier_decided_skill_never_creates_a_backend():
 def test_verifier_only_scoring_does_not_import_torch(tmp_path):
     script = (
         f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from test_runtime_executor import math_like\n"
+        "from _runtime_support import math_like\n"
         "from skilldsl.runtime import Skill\n"
         "r = Skill(math_like()).score([{'prompt': 'p', 'response': 'a', 'reference': 'a'}])[0]\n"
         "assert r.reward == 1.0, r\n"
@@ -475,3 +464,9 @@ def test_a_broken_verifier_pool_fails_its_rows_only(monkeypatch):
     assert checked.status == "ok" and checked.trace["matches"].status == "error"
     assert "pool is gone" in checked.trace["matches"].reason
     assert judged.status == "ok"
+
+
+def test_a_negative_batch_size_is_refused_rather_than_losing_rows():
+    with pytest.raises(ValueError, match="batch_size must be 1 or more"):
+        Skill(math_like(), batch_size=-1)
+    assert Skill(math_like(), batch_size=0).batch_size == 64  # 0, like None, means the default

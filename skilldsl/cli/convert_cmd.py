@@ -6,12 +6,15 @@
     skilldsl score math_answer gsm8k.jsonl -o scored.jsonl     # each result keeps the sample's id
 
 Rows that cannot become samples are listed on stderr with their reason (``file:line``).
-Exit 0 when at least one sample was written, 2 on a usage or data error.
+Exit 0 when at least one sample was written, 1 on a data error or when no row was usable,
+2 on a usage error.
 """
 from __future__ import annotations
 
 import sys
 from typing import Any
+
+from ._common import count, eval_error, unwritable, user_error
 
 __all__ = ["add_parser", "run"]
 
@@ -24,26 +27,28 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("convert", help="convert a native benchmark file to JSONL samples for `score`",
                               description=f"Convert a native benchmark file to one JSON sample per line. {formats}")
     p.add_argument("format", choices=list(SAMPLE_FORMATS), help="the sample set to write")
-    p.add_argument("src", help="the native file or its directory (e.g. ../shared/bench/gsm8k)")
-    p.add_argument("-o", "--output", help="write the samples here (default: stdout)")
+    p.add_argument("src", metavar="SRC", help="the native file or its directory (e.g. ../shared/bench/gsm8k)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the samples here (default: stdout)")
     p.add_argument("--response", choices=RESPONSES, help="humaneval: the canonical solution (default) or nothing")
-    p.add_argument("--responses",
+    p.add_argument("--responses", metavar="FILE",
                    help="ifeval: the {prompt, response} file (default: input_response_data_*.jsonl beside SRC)")
-    p.add_argument("--limit", type=int, help="write only the first N samples")
+    p.add_argument("--limit", type=count, metavar="N", help="write only the first N samples")
     p.set_defaults(func=run)
 
 
 def run(args: Any) -> int:
-    """Convert ``args.src``; list skipped rows on stderr; 0 if any sample was written."""
+    """Convert ``args.src``; list skipped rows on stderr; 0 if any sample was written, else 1."""
     from ..eval.formats.samples import SAMPLE_FORMATS, convert_samples
     from ..eval.items import EvalError
 
+    problem = unwritable(args.output)
+    if problem:
+        return user_error(problem)
     given = {name: getattr(args, name) for name in ("response", "responses") if getattr(args, name) is not None}
     try:
         samples, skipped = convert_samples(args.format, args.src, **given)
     except EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return eval_error(exc)
     samples = samples[: args.limit] if args.limit is not None else samples
     written = _write(samples, args.output)
     for skip in skipped:
@@ -52,7 +57,7 @@ def run(args: Any) -> int:
     fields = ", ".join(SAMPLE_FORMATS[args.format].fields)
     print(f"wrote {written} {args.format} samples {{{fields}}} to {where}"
           f" ({len(skipped)} rows skipped)", file=sys.stderr)
-    return 0 if written else 2
+    return 0 if written else 1
 
 
 def _write(samples: list, output: "str | None") -> int:

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import json
 
+from ._common import add_plugin_argument
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> None:
     """Register ``dump``."""
     p = subparsers.add_parser("dump", help="print the AST or IR of a skill",
-                              description="Print a compiler stage as JSON: the parsed AST (with source spans) or the checked IR (.skillc).")
+                              description="Print a compiler stage as JSON: the parsed AST (with source spans) "
+                                          "or the checked IR (what build writes to .skillc).")
     p.add_argument("--stage", choices=("ast", "ir"), default="ir", help="which stage (default: ir)")
     p.add_argument("path", metavar="PATH", help=".skill file")
+    add_plugin_argument(p)
     p.set_defaults(func=run)
 
 
@@ -23,6 +27,6 @@ def run(args) -> int:
     if args.stage == "ast":
         data = to_data(parse_file(args.path))
     else:
-        data = compile_file(args.path).doc
+        data = compile_file(args.path, plugins=args.plugin).doc
     print(json.dumps(data, indent=2, sort_keys=args.stage == "ir", ensure_ascii=False, default=str))
     return 0

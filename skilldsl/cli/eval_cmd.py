@@ -1,13 +1,16 @@
 """``skilldsl eval SKILL DATA``: measure a skill as a reward model on a benchmark.
 
 The command's core, :func:`execute`, takes a ``load_scorer(path, **options)`` function so a
-test can inject a scorer without a model; the CLI passes :func:`skilldsl.load`.
+test can inject a scorer without a model; the CLI passes :func:`skilldsl.cli._common.load_scorer`
+(:func:`skilldsl.load`).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from ._common import add_model_arguments, count, eval_error, load_scorer, runtime_options
 
 __all__ = ["add_parser", "execute", "add_judge_arguments", "judge_options"]
 
@@ -16,34 +19,34 @@ def add_parser(subparsers) -> None:
     """Register ``eval`` and its options."""
     p = subparsers.add_parser("eval", help="measure a skill on a benchmark (accuracy, CI, report)",
                               description="Evaluate a skill as a reward model on a native benchmark file.")
-    p.add_argument("skill", help=".skill, .skillc or stock skill name")
-    p.add_argument("data", help="benchmark file or directory (LLMBar, PandaLM, JudgeBench, RM-Bench, ...)")
+    p.add_argument("skill", metavar="SKILL", help=".skill, .skillc or the name of a stock skill")
+    p.add_argument("data", metavar="DATA",
+                   help="benchmark file or directory (LLMBar, PandaLM, JudgeBench, RM-Bench, ...)")
     from ..eval.formats import FORMATS  # pure-Python registry: cheap to import
 
     p.add_argument("--format", dest="fmt", choices=list(FORMATS),
                    help="data format (auto-detected from the fields when omitted)")
-    p.add_argument("--baseline", help="a second skill scored on the same items (paired test)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N items")
-    p.add_argument("--report", help="write a report: FILE.html (self-contained) or FILE.md")
-    p.add_argument("--out", help="per-item JSONL checkpoint (default: the report path with .jsonl)")
+    p.add_argument("--baseline", metavar="SKILL", help="a second skill scored on the same items (paired test)")
+    p.add_argument("--limit", type=count, metavar="N", help="evaluate only the first N items")
+    p.add_argument("--report", metavar="FILE", help="write a report: FILE.html (self-contained) or FILE.md")
+    p.add_argument("--out", metavar="FILE", help="per-item JSONL checkpoint (default: the report path with .jsonl)")
     p.add_argument("--resume", action="store_true", help="skip items already in a matching checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_judge_arguments(p)
-    p.set_defaults(func=lambda args: execute(args, _load))
+    p.set_defaults(func=lambda args: execute(args, load_scorer))
 
 
 def add_judge_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``eval`` and ``rank``: model, seed, orientation, selection."""
-    p.add_argument("--model", help="judge model for the skill's default alias")
-    p.add_argument("--device", help="cpu, cuda, ...")
-    p.add_argument("--seed", type=int, default=0, help="seed of the candidate-order coin (default 0)")
+    add_model_arguments(p)
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the candidate-order coin (default 0)")
     p.add_argument("--both-orders", action="store_true", help="ask every comparison in both orders")
-    p.add_argument("--tie-margin", type=float, default=0.0, help="|P(a better) - 0.5| <= margin is a tie")
+    p.add_argument("--tie-margin", type=float, default=0.0, metavar="X", help="|P(a better) - 0.5| <= margin is a tie")
     p.add_argument("--method", default="argmax", choices=["argmax", "knockout", "round-robin"],
                    help="best-of-N selection (argmax: pointwise skills; the others: pairwise)")
     p.add_argument("--rating", default="bt", choices=["bt", "elo", "borda"], help="round-robin ratings")
-    p.add_argument("--votes", type=int, default=1, help="ask each comparison N times; the mean decides")
-    p.add_argument("--withhold", default="", help="comma-separated visible fields never passed (e.g. reference)")
+    p.add_argument("--votes", type=int, default=1, metavar="N", help="ask each comparison N times; the mean decides")
+    p.add_argument("--withhold", default="", metavar="FIELDS", help="comma-separated visible fields never passed (e.g. reference)")
 
 
 def judge_options(args):
@@ -55,31 +58,24 @@ def judge_options(args):
                         method=args.method, rating=args.rating, votes=max(1, args.votes), withhold=withhold)
 
 
-def _load(path: str, **options):
-    import skilldsl
-
-    return skilldsl.load(path, **{k: v for k, v in options.items() if v is not None})
-
-
 def execute(args, load_scorer) -> int:
     """Run the evaluation described by ``args``; print the JSON summary; return the exit code."""
-    from ..eval.items import EvalError
+    from ..eval.items import EvalError, UsageError
     from ..eval.report import write_report
     from ..eval.session import checkpoint_paths, run_eval
 
     ckpt = None
     try:
-        scorer = load_scorer(args.skill, model=args.model, device=args.device)
-        baseline = load_scorer(args.baseline, model=args.model, device=args.device) if args.baseline else None
+        scorer = load_scorer(args.skill, **runtime_options(args))
+        baseline = load_scorer(args.baseline, **runtime_options(args)) if args.baseline else None
         ckpt, base_ckpt = checkpoint_paths(args.out, args.report)
         if args.resume and ckpt is None:
-            raise EvalError("--resume needs a checkpoint: give --out FILE.jsonl or --report FILE")
+            raise UsageError("--resume needs a checkpoint: give --out FILE.jsonl or --report FILE")
         run = run_eval(scorer, args.data, fmt=args.fmt, baseline=baseline, limit=args.limit,
                        options=judge_options(args), checkpoint=ckpt, baseline_checkpoint=base_ckpt,
                        resume=args.resume, progress=not args.no_progress)
     except EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return eval_error(exc)
     except KeyboardInterrupt:
         if ckpt:
             print(f"finished items are saved in {ckpt}; run again with --resume to continue", file=sys.stderr)

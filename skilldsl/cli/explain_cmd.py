@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._common import user_error
 from .score_cmd import add_runtime_arguments, load_skill
 
 __all__ = ["add_parser", "run"]
@@ -19,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("explain", help="print the evidence trace of one sample",
                               description="Score one sample and show which evidence ran, its values and costs.")
     add_runtime_arguments(p)
-    p.add_argument("--sample", required=True, help="the sample as JSON, or @file.json")
+    p.add_argument("--sample", required=True, metavar="JSON", help="the sample as JSON, or @file.json")
     p.add_argument("--json", action="store_true", help="print the Result as JSON")
     p.set_defaults(func=run)
 
@@ -31,9 +32,12 @@ def _read_sample(text: str) -> Any:
 
 
 def run(args: Any) -> int:
-    """Print the trace; exit 1 when the sample's reward is an error."""
+    """Print the trace; exit 1 when the sample's reward is an error or its file is missing,
+    2 when ``--sample`` is not JSON."""
     try:
         sample = _read_sample(args.sample)
+    except FileNotFoundError:
+        return user_error(f"--sample: {args.sample[1:]}: no such file")
     except (OSError, ValueError) as exc:
         print(f"error: --sample: {exc}", file=sys.stderr)
         return 2

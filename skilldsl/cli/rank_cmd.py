@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
-from .eval_cmd import _load, add_judge_arguments, judge_options
+from ._common import count, eval_error, load_scorer, runtime_options, unwritable, user_error
+from .eval_cmd import add_judge_arguments, judge_options
 
 __all__ = ["add_parser", "execute"]
 
@@ -18,12 +19,13 @@ def add_parser(subparsers) -> None:
     """Register ``rank`` and its options."""
     p = subparsers.add_parser("rank", help="best-of-N: pick the best candidate of every row",
                               description="Select the best candidate per row with a skill.")
-    p.add_argument("skill", help=".skill, .skillc or stock skill name")
-    p.add_argument("data", help="JSONL rows with prompt and candidates")
-    p.add_argument("-o", "--output", help="write the picks here (default: stdout)")
+    p.add_argument("skill", metavar="SKILL", help=".skill, .skillc or the name of a stock skill")
+    p.add_argument("data", metavar="DATA", help="JSONL rows with prompt and candidates")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the picks here (default: stdout)")
+    p.add_argument("--limit", type=count, metavar="N", help="rank only the first N rows")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_judge_arguments(p)
-    p.set_defaults(func=lambda args: execute(args, _load))
+    p.set_defaults(func=lambda args: execute(args, load_scorer))
 
 
 def execute(args, load_scorer) -> int:
@@ -33,13 +35,15 @@ def execute(args, load_scorer) -> int:
     from ..eval.formats import read_dataset
     from ..eval.runner import run_items
 
+    problem = unwritable(args.output)
+    if problem:
+        return user_error(problem)
     try:
-        dataset = read_dataset(args.data, "candidates")
-        judge = Judge(load_scorer(args.skill, model=args.model, device=args.device), judge_options(args))
+        dataset = read_dataset(args.data, "candidates", args.limit)
+        judge = Judge(load_scorer(args.skill, **runtime_options(args)), judge_options(args))
         records, skipped = run_items(judge, dataset, progress=not args.no_progress)
     except EvalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return eval_error(exc)
     items = {item.id: item for item in dataset.items}
     lines = [json.dumps(_pick(r, items[r["id"]])) for r in records]
     lines += [json.dumps({"id": s.id, "row": s.row, "status": "skipped", "reason": s.reason}) for s in skipped]

@@ -10,48 +10,52 @@ Blank lines are not samples and are skipped.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
 from collections import Counter
 from typing import Any, Iterator
 
+from ._common import add_model_arguments, count, load_scorer, positive, runtime_options, user_error
+
 __all__ = ["add_parser", "run", "add_runtime_arguments", "load_skill"]
 
 
 def add_runtime_arguments(p: Any) -> None:
-    """Options shared by ``score`` and ``explain``: where the judge model runs."""
-    p.add_argument("skill", help=".skill, .skillc or the name of a stock skill")
-    p.add_argument("--model", help="judge model: Hugging Face id, directory or .gguf (default: the embedded judge)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    p.add_argument("--dtype", help="float32, bfloat16 ... (default: per device)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the LLM result cache")
+    """Options shared by ``score`` and ``explain``: the skill and where the judge model runs."""
+    p.add_argument("skill", metavar="SKILL", help=".skill, .skillc or the name of a stock skill")
+    add_model_arguments(p)
 
 
 def add_parser(subparsers: Any) -> None:
     """Register ``score``."""
     p = subparsers.add_parser("score", help="score a JSONL file of samples with a skill",
-                              description="Score every line of DATA.jsonl; one JSON result per line.")
+                              description="Score every line of DATA.jsonl; one JSON result per line. "
+                                          "Exit 0 when every line scored ok or na, 1 when some erred.")
     add_runtime_arguments(p)
-    p.add_argument("data", help="JSONL samples ('-' for stdin)")
-    p.add_argument("-o", "--output", help="write results here (default: stdout)")
-    p.add_argument("--batch-size", type=int, default=64, help="samples per batch (default 64)")
+    p.add_argument("data", metavar="DATA", help="JSONL samples ('-' for stdin)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write results here (default: stdout)")
+    p.add_argument("--limit", type=count, metavar="N", help="score only the first N samples")
+    p.add_argument("--batch-size", type=positive, default=64, metavar="N", help="samples per batch (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
 def load_skill(args: Any, **extra: Any):
     """The runnable skill named on the command line, with the runtime options."""
-    import skilldsl
-
-    return skilldsl.load(args.skill, model=args.model, device=args.device, dtype=args.dtype,
-                         cache=not args.no_cache, **extra)
+    return load_scorer(args.skill, **runtime_options(args), **extra)
 
 
 def run(args: Any) -> int:
     """Score the file; exit 0 when every line scored ok or na, 1 when some erred."""
     skill = load_skill(args, batch_size=args.batch_size)
-    lines = list(_read_lines(args.data))
+    try:
+        lines = list(itertools.islice(_read_lines(args.data), args.limit))
+    except FileNotFoundError:
+        return user_error(f"{args.data}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        return user_error(f"{args.data}: cannot read: {exc}")
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     start = time.perf_counter()
     try:

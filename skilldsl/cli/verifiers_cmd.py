@@ -12,17 +12,19 @@ import sys
 import textwrap
 from typing import Any
 
+from ._common import add_plugin_argument, user_error
+
 __all__ = ["add_parser", "run", "describe", "signature"]
 
 
 def add_parser(subparsers: Any) -> None:
     """Register ``verifiers`` on the top-level parser."""
-    p = subparsers.add_parser("verifiers", help="list the registered verifiers, their parameters and docs")
-    p.add_argument("names", nargs="*", help="only these verifiers (exact names or prefixes such as 'math.')")
+    p = subparsers.add_parser("verifiers", help="list the registered verifiers, their parameters and docs",
+                              description="List the verifiers a skill's check: can call, with their parameters "
+                                          "and docs. Exit 1 when a plugin fails to import or no verifier matches.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these verifiers (exact names or prefixes such as 'math.')")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument(
-        "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first (repeatable)"
-    )
+    add_plugin_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     specs = _select(loaded, args.names)
     if args.names and not specs:
-        print(f"no verifier matches {' '.join(args.names)}", file=sys.stderr)
-        return 1
+        return user_error(f"no verifier matches {' '.join(args.names)}")
     if args.json:
         print(json.dumps([describe(s) for s in specs], indent=2, default=repr))
         return 0

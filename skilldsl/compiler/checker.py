@@ -258,25 +258,28 @@ class _Checker:
 
     def check_allow(self, ev: Evidence) -> None:
         for name in ev.allow:
-            inp = self.skill.inputs.get(name)
-            span = ev.spans.get("allow")
-            if inp is None:
-                self.out.error(span, f"allow: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
-            elif inp.visibility == "label":
-                self.out.error(span, f"allow: '{name}' is a label input; labels reach no evidence")
-            elif inp.visibility == "visible":
-                self.out.warning(span, f"allow: '{name}' is visible already; allow is for reference inputs")
+            inp = self.named_input(ev, "allow", name)
+            if inp is not None and inp.visibility == "visible":
+                self.out.warning(ev.spans.get("allow"),
+                                 f"allow: '{name}' is visible already; allow is for reference inputs")
 
     def check_run(self, ev: Evidence) -> None:
         for name in ev.uses:
-            inp = self.skill.inputs.get(name)
-            span = ev.spans.get("uses")
-            if inp is None:
-                self.out.error(span, f"uses: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
-            elif inp.visibility == "label":
-                self.out.error(span, f"uses: '{name}' is a label input; labels reach no evidence")
-            else:
+            if self.named_input(ev, "uses", name) is not None:
                 self.reads[ev.name].add(name)
+
+    def named_input(self, ev: Evidence, key: str, name: str):
+        """The input that ``key:`` (``allow`` or ``uses``) of ``ev`` names; None, after an error,
+        when there is no such input or it is a label (labels reach no evidence)."""
+        inp = self.skill.inputs.get(name)
+        span = ev.spans.get(key)
+        if inp is None:
+            self.out.error(span, f"{key}: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
+        elif inp.visibility == "label":
+            self.out.error(span, f"{key}: '{name}' is a label input; labels reach no evidence")
+        else:
+            return inp
+        return None
 
     def check_route(self, ev: Evidence) -> None:
         for option in ev.options:

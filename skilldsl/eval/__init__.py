@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 from .formats import FORMATS, detect_format, read_dataset
-from .items import Dataset, EvalError, EvalItem, Skipped
+from .items import Dataset, EvalError, EvalItem, Skipped, UsageError
 from .judge import Judge, JudgeOptions, describe
 from .report import write_report
 from .session import EvalRun, run_eval
 
-__all__ = ["FORMATS", "detect_format", "read_dataset", "Dataset", "EvalError", "EvalItem", "Skipped",
+__all__ = ["FORMATS", "detect_format", "read_dataset", "Dataset", "EvalError", "UsageError", "EvalItem", "Skipped",
            "Judge", "JudgeOptions", "describe", "write_report", "EvalRun", "run_eval"]

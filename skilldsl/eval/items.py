@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["EvalItem", "Skipped", "Dataset", "EvalError", "KINDS"]
+__all__ = ["EvalItem", "Skipped", "Dataset", "EvalError", "UsageError", "KINDS"]
 
 # What an item asks of the judge:
 #   pair    two candidates, ``label`` = index of the better one, None = tie
@@ -21,7 +21,11 @@ KINDS = ("pair", "bestof", "matrix", "bon", "rank")
 
 
 class EvalError(ValueError):
-    """A user-facing problem with an evaluation: unknown format, unreadable file, bad options."""
+    """A user-facing problem with an evaluation: unknown format, unreadable file, bad data."""
+
+
+class UsageError(EvalError):
+    """Options that do not go together (the CLI exits 2 for these, 1 for other :class:`EvalError`)."""
 
 
 @dataclass

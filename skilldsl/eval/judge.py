@@ -19,7 +19,7 @@ from typing import Generator
 
 from . import benchmarks as bm
 from . import tournament as tour
-from .items import EvalError, EvalItem
+from .items import EvalError, EvalItem, UsageError
 
 __all__ = ["SkillInfo", "describe", "JudgeOptions", "Judge", "drive", "METHODS"]
 
@@ -78,7 +78,7 @@ class Judge:
         if not need <= names:
             raise EvalError(f"{mode} skill {self.info.name!r} must declare input(s) {sorted(need - names)}")
         if self.options.method not in METHODS:
-            raise EvalError(f"unknown method {self.options.method!r}; one of {', '.join(METHODS)}")
+            raise UsageError(f"unknown method {self.options.method!r}; one of {', '.join(METHODS)}")
 
     # -- what the skill may see ---------------------------------------------------------
     def visible(self, item: EvalItem) -> dict:

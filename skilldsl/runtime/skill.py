@@ -19,7 +19,7 @@ class Skill:
     mapping ``alias -> backend``. Otherwise a transformers backend is created on first need
     only — a skill decided by verifiers alone never loads a model. ``model`` overrides the
     ``default`` alias's model (a Hugging Face id, a directory or a GGUF file).
-    ``batch_size``: samples per executor batch (default 64); each wave of a batch sends its
+    ``batch_size``: samples per executor batch (default 64; None or 0 mean the default); each wave of a batch sends its
     LLM requests in one backend call, which micro-batches them to fit memory. ``progress``:
     a tqdm bar on stderr. ``cache=False``: no LLM result cache for created backends.
     """
@@ -31,6 +31,8 @@ class Skill:
         self.model, self.device, self.dtype = model, device, dtype
         self.cache, self.progress = cache, progress
         self.batch_size = int(batch_size or DEFAULT_BATCH)
+        if self.batch_size < 1:  # a negative step would score nothing and lose every row
+            raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
         self._injected = backend
         self._backends: dict[str, Any] = {}
         self.stats = {"waves": 0, "calls": []}  # backend/verifier calls: (kind, model, n)

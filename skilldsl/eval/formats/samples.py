@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..items import EvalError
+from ..items import EvalError, UsageError
 from .common import BadRow, collect, need, numbered, read_rows, text, text_list
 from .lists import GSM8K_SOLVERS, graded_solution, gsm8k_reference, gsm8k_sources
 
@@ -122,7 +122,7 @@ def convert_humaneval(path: Path, response: str = "canonical"):
     ``{id: task_id, prompt, response, test, entry_point}``, the response being the canonical
     solution (``canonical``: every test should pass) or nothing (``empty``: every test should fail)."""
     if response not in RESPONSES:
-        raise EvalError(f"--response must be one of {', '.join(RESPONSES)}, not {response!r}")
+        raise UsageError(f"--response must be one of {', '.join(RESPONSES)}, not {response!r}")
     source = path / "HumanEval.jsonl.gz" if path.is_dir() else path
     return collect(numbered(source, read_rows(source)), _humaneval_sample(response), key=_sample_id)
 
@@ -162,11 +162,11 @@ SAMPLE_FORMATS = {f.name: f for f in (
 def convert_samples(fmt: str, path, **options):
     """``(samples, skipped)`` of the native file ``path`` in sample format ``fmt``."""
     if fmt not in SAMPLE_FORMATS:
-        raise EvalError(f"unknown sample format {fmt!r}; known: {', '.join(SAMPLE_FORMATS)}")
+        raise UsageError(f"unknown sample format {fmt!r}; known: {', '.join(SAMPLE_FORMATS)}")
     spec, path = SAMPLE_FORMATS[fmt], Path(path)
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
-        raise EvalError(f"format {fmt} takes no option {', '.join(unknown)}")
+        raise UsageError(f"format {fmt} takes no option {', '.join(unknown)}")
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
     try:

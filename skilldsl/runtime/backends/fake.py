@@ -22,7 +22,7 @@ gives ``default_choice``). ``prompt`` is the messages' contents joined by newlin
 
 ``texts`` decides generations the same way (function ``(prompt, constraint) -> str`` or
 ``{substring: str}``). Scripted texts are checked against the constraint (regex full match,
-JSON parse, choice label), so a test cannot silently feed output the real backend could never
+JSON parse + schema validation, choice label), so a test cannot silently feed output the real backend could never
 produce; when no rule matches, a choice/score constraint gets its first label and text ``""``.
 
 ``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
@@ -201,15 +201,17 @@ def _check(text: str, constraint: dict) -> None:
     bad = (
         (labels is not None and text not in labels)
         or (kind == "regex" and re.fullmatch(constraint["pattern"], text) is None)
-        or (kind == "json" and not _is_json(text))
+        or (kind == "json" and not _is_json(text, constraint.get("schema") or {}))
     )
     if bad:
         raise ValueError(f"scripted text {text!r} does not satisfy constraint {constraint}")
 
 
-def _is_json(text: str) -> bool:
+def _is_json(text: str, schema: dict) -> bool:
+    import jsonschema
+
     try:
-        json.loads(text)
-    except ValueError:
+        jsonschema.validate(json.loads(text), schema)
+    except (ValueError, jsonschema.ValidationError):
         return False
     return True

@@ -198,11 +198,19 @@ def pick_dtype(device: str, dtype=None):
     native bf16 matmul (AMX / AVX512-BF16: ~5x fp32 there), else fp32."""
     import torch
 
-    if dtype is not None:
-        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if isinstance(dtype, str) and dtype != "auto":
+        name = _DTYPE_ALIASES.get(dtype.lower(), dtype.lower())
+        if not isinstance(getattr(torch, name, None), torch.dtype):
+            raise BackendError(f"unknown dtype {dtype!r}: use float32, bfloat16 or float16 (fp32, bf16, fp16)")
+        return getattr(torch, name)
+    if dtype is not None and dtype != "auto":
+        return dtype
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if _cpu_has_fast_bf16() else torch.float32
+
+
+_DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
 
 
 def _cpu_has_fast_bf16() -> bool:

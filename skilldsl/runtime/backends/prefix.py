@@ -18,8 +18,14 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def prefix_groups(prompts: list[list[int]], min_shared: int) -> tuple[list[tuple[int, list[int]]], list[int]]:
+def prefix_groups(prompts: list[list[int]], min_shared: int, keep: float = 0.75
+                  ) -> tuple[list[tuple[int, list[int]]], list[int]]:
     """Group prompt indices sharing at least ``min_shared`` leading tokens.
+
+    Prompts are sorted so that sharers are adjacent; a group grows while its common prefix
+    stays at least ``min_shared`` tokens and at least ``keep`` times what the group shared
+    before (so the two orders of a pair stay a pair, rather than every prompt of a wave
+    collapsing into one group around the shared rubric alone).
 
     Returns ``(groups, singles)``: each group is ``(prefix_len, indices)`` with two or more
     members, ``prefix_len`` shorter than every member (each keeps a non-empty suffix, whose
@@ -33,7 +39,7 @@ def prefix_groups(prompts: list[list[int]], min_shared: int) -> tuple[list[tuple
     for i in order + [None]:  # type: ignore[list-item]
         if i is not None and run:
             n = min(shared, common_prefix(prompts[run[0]], prompts[i]), len(prompts[i]) - 1)
-            if n >= min_shared:
+            if n >= min_shared and (len(run) == 1 or n >= keep * shared):
                 run, shared = run + [i], n
                 continue
         if len(run) > 1:

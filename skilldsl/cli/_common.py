@@ -1,0 +1,115 @@
+"""Pieces every subcommand shares, so options read and behave the same across commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable
+
+__all__ = ["add_plugin_argument", "add_model_arguments", "runtime_options", "load_scorer", "compile_each",
+           "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
+
+
+def add_plugin_argument(p: argparse.ArgumentParser) -> None:
+    """``--plugin MODULE`` (repeatable): import a module that registers verifiers first."""
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (it registers verifiers); repeatable")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the judge model runs: the same four options on ``score``, ``explain``, ``rank``, ``eval``."""
+    p.add_argument("--model", metavar="ID",
+                   help="judge model for the skill's default alias: Hugging Face id, directory or .gguf "
+                        "(default: the embedded judge)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--dtype", help="float32, bfloat16 ... (default: per device)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the LLM result cache")
+
+
+def runtime_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`skilldsl.load` options named by :func:`add_model_arguments`."""
+    return {"model": args.model, "device": args.device, "dtype": args.dtype, "cache": not args.no_cache}
+
+
+def load_scorer(path: str, **options: Any):
+    """The runnable skill at ``path`` (``skilldsl.load``), with the options that were given."""
+    import skilldsl
+
+    return skilldsl.load(path, **{k: v for k, v in options.items() if v is not None})
+
+
+def compile_each(paths: list[str], plugins: list[str], done: Callable[[str, Any, list], None]) -> int:
+    """Compile every path, calling ``done(path, program, warnings)`` for each that compiles.
+
+    Errors and warnings go to stderr (stdout stays machine-readable); a failure does not stop
+    the rest. Returns the exit status: 1 if any path failed, else 0.
+    """
+    from ..compiler import compile_file
+    from ..errors import SkillError
+
+    failed = False
+    for path in paths:
+        warnings: list = []
+        try:
+            program = compile_file(path, diagnostics=warnings, plugins=plugins)
+        except SkillError as exc:
+            print(exc.render(), file=sys.stderr)
+            failed = True
+            continue
+        finally:
+            print_diagnostics(warnings)
+        done(path, program, warnings)
+    return 1 if failed else 0
+
+
+def print_diagnostics(diagnostics: list) -> None:
+    """Warnings go to stderr, like errors, so stdout stays machine-readable."""
+    for diag in diagnostics:
+        print(diag.render(), file=sys.stderr)
+
+
+def unwritable(path: "str | None") -> "str | None":
+    """Why the output ``path`` cannot be written (checked before the work, not after), or None."""
+    from pathlib import Path
+
+    if path is None:
+        return None
+    target = Path(path)
+    if target.is_dir():
+        return f"{path}: is a directory"
+    if not target.parent.is_dir():
+        return f"{path}: no such directory {target.parent}"
+    return None
+
+
+def user_error(message: str) -> int:
+    """Report a problem the user can fix as one ``error: ...`` line on stderr; exit status 1."""
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def eval_error(exc: Exception) -> int:
+    """Report an :class:`~skilldsl.eval.items.EvalError`: exit 2 for a usage error, else 1."""
+    from ..eval.items import UsageError
+
+    print(f"error: {exc}", file=sys.stderr)
+    return 2 if isinstance(exc, UsageError) else 1
+
+
+def count(text: str) -> int:
+    """An argparse ``type`` for ``--limit N``: a whole number >= 0 (else a usage error, exit 2)."""
+    return _whole(text, 0)
+
+
+def positive(text: str) -> int:
+    """An argparse ``type`` for sizes such as ``--batch-size N``: a whole number >= 1."""
+    return _whole(text, 1)
+
+
+def _whole(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
+    return value
