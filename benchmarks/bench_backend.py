@@ -130,7 +130,7 @@ def prefix_reuse(backend, n_pairs: int, repeat: int) -> dict:
         for flag in (False, True):
             backend.prefix_reuse = flag
             times[flag].append(best_time(lambda: backend.choice_logprobs(reqs), 1))
-    backend.prefix_reuse = False  # the default
+    backend.prefix_reuse = True  # the default
     tokens = sum(r.tokens_in for r in backend.choice_logprobs(reqs))
     off, on = min(times[False]), min(times[True])
     return {"requests": len(reqs), "tokens": tokens, "off_s": round(off, 3), "on_s": round(on, 3),
@@ -190,13 +190,17 @@ def main(argv=None) -> int:
     n_req, n_words = (8, 60) if q else (32, 200)
     budgets = [1024, 4096] if q else [1024, 4096, 8192, 16384]
     for label, b in (("bf16", b16), ("fp32", b32)):
-        rows = prefill(b, n_req, n_words, budgets)
+        report[f"prefill_{label}"] = prefill(b, n_req, n_words, budgets)
+    # a busy machine only ever lowers a measurement: take the better roofline of two runs
+    again = roofline(q)
+    report["roofline"] = {d: {k: max(v, again[d][k]) for k, v in r.items()} for d, r in report["roofline"].items()}
+    print("roofline GFLOP/s (best of two runs):", json.dumps(report["roofline"]), flush=True)
+    for label, b in (("bf16", b16), ("fp32", b32)):
         peak = report["roofline"][str(b.dtype).replace("torch.", "")]["square_gflops"]
-        for r in rows:
+        for r in report[f"prefill_{label}"]:
             r["pct_of_roofline"] = round(100 * r["gflops_2xparams"] / peak, 1)
             r["pct_of_bf16_roofline"] = round(100 * r["gflops_2xparams"] / report["roofline"]["bfloat16"]["square_gflops"], 1)
-        report[f"prefill_{label}"] = rows
-        print(f"prefill {label}:", *(json.dumps(r) for r in rows), sep="\n  ", flush=True)
+        print(f"prefill {label}:", *(json.dumps(r) for r in report[f"prefill_{label}"]), sep="\n  ", flush=True)
     report["numerics_fp32_vs_bf16"] = numerics(b32, b16, 4 if q else 8)
     print("p(first option) fp32 vs bf16:", report["numerics_fp32_vs_bf16"], flush=True)
     b16.token_budget = 8 * 512

@@ -1,7 +1,8 @@
 """A user verifier plugin: register your own deterministic evidence.
 
-Load it with ``SKILLDSL_PLUGINS=examples/citation_checks.py`` (or ``--plugin`` on
-``skilldsl verifiers``); ``examples/cited_answer.skill`` uses it.
+Load it with ``--plugin examples/citation_checks.py`` on any ``skilldsl`` command that
+compiles or runs a skill (or ``SKILLDSL_PLUGINS=examples/citation_checks.py``);
+``examples/cited_answer.skill`` uses it.
 """
 import re
 

@@ -103,3 +103,43 @@ def test_eval_passes_every_runtime_option_to_the_loader(capsys):
                                   "--no-cache", "--no-progress"], capsys)
     assert code == 0
     assert seen["options"][0] == {"model": "m", "device": None, "dtype": "bfloat16", "cache": False}
+
+
+def test_eval_checkpoint_option_and_its_old_name(tmp_path, capsys):
+    data = str(FIX / "openrs.jsonl")
+    for flag in ("--checkpoint", "--out"):
+        ckpt = tmp_path / f"{flag.strip('-')}.jsonl"
+        code, out, _ = run_eval_cli(["judge.skill", data, flag, str(ckpt), "--no-progress"], capsys)
+        assert code == 0 and json.loads(out.out)["checkpoint"] == str(ckpt)
+        code, out, _ = run_eval_cli(["judge.skill", data, flag, str(ckpt), "--resume", "--no-progress"], capsys)
+        assert code == 0 and json.loads(out.out)["checkpoint"] == str(ckpt)
+    code, out, _ = run_eval_cli(["judge.skill", data, "--resume", "--no-progress"], capsys)
+    assert code == 2 and "give --checkpoint FILE.jsonl or --report FILE" in out.err
+
+
+@pytest.mark.parametrize("skill, method", [("judge.skill", "knockout"), ("points.skill", "argmax")])
+def test_rank_method_follows_the_skill_mode_by_default(tmp_path, capsys, skill, method):
+    picks = {}
+    for given in ([], ["--method", method]):
+        out_file = tmp_path / f"picks{len(given)}.jsonl"
+        args = parse(rank_cmd, ["rank", skill, str(FIX / "candidates.jsonl"), "-o", str(out_file), "--no-progress",
+                                *given])
+        assert rank_cmd.execute(args, loader({})) == 1  # the malformed row is skipped, as above
+        picks[len(given)] = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert picks[0] == picks[2] and picks[0][0]["status"] == "ok"
+    assert (picks[0][0]["scores"] is None) == (method == "knockout")
+
+
+def test_rank_still_refuses_a_method_the_mode_cannot_serve(tmp_path, capsys):
+    args = parse(rank_cmd, ["rank", "judge.skill", str(FIX / "candidates.jsonl"), "--method", "argmax",
+                            "--no-progress"])
+    assert rank_cmd.execute(args, loader({})) == 1
+    assert "method 'argmax' needs a pointwise or listwise skill" in capsys.readouterr().err
+
+
+def test_eval_checkpoint_records_the_resolved_method(tmp_path, capsys):
+    ckpt = tmp_path / "c.jsonl"
+    code, out, _ = run_eval_cli(["judge.skill", str(FIX / "candidates.jsonl"), "--checkpoint", str(ckpt),
+                                 "--no-progress"], capsys)
+    assert code == 0 and json.loads(out.out)["options"]["method"] == "knockout"
+    assert json.loads(ckpt.read_text().splitlines()[0])["header"]["options"]["method"] == "knockout"

@@ -1,9 +1,11 @@
 """The IR document: canonical bytes, reward id coverage, save/load integrity."""
 import json
+from pathlib import Path
 
 import pytest
 
 from skilldsl.ir import FORMAT, Program, canonical_json, compute_reward_id
+from skilldsl.ir.program import validate_doc
 
 
 def _doc(**over):
@@ -68,3 +70,60 @@ def test_load_rejects_other_formats(tmp_path):
     path.write_text(json.dumps({"format": "other/9"}))
     with pytest.raises(ValueError, match="not a skilldsl-ir/1 file"):
         Program.load(path)
+
+
+# -- the IR's shape (skilldsl/schema/ir.schema.json) ----------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _mangled(tmp_path, mutate, name="reward_judge"):
+    """A golden program changed by ``mutate``, saved with a matching reward id (as a hand-written
+    file would be), so only its shape is wrong."""
+    doc = json.loads((GOLDEN / f"{name}.skillc").read_text())
+    mutate(doc)
+    doc["reward_id"] = compute_reward_id(doc)
+    path = tmp_path / f"{name}.skillc"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.skillc")), ids=lambda p: p.stem)
+def test_every_golden_program_has_the_ir_shape(path):
+    validate_doc(json.loads(path.read_text()))
+
+
+def test_load_rejects_a_truncated_file(tmp_path):
+    path = tmp_path / "cut.skillc"
+    path.write_bytes((GOLDEN / "math_answer.skillc").read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"cut\.skillc: not JSON \(.*line 1 column \d+\)"):
+        Program.load(path)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("plan"), "the top level: 'plan' is a required property"),
+    (lambda d: d["evidence"]["judge"].pop("answer"), "evidence.judge: 'answer' is a required property"),
+    (lambda d: d["evidence"]["judge"].update(kind="vote"), "evidence.judge.kind: 'vote' is not one of"),
+    (lambda d: d["evidence"]["a_items"]["body"].update(kind="each"), "evidence.a_items.body.kind: 'each' is not one"),
+    (lambda d: d["evidence"]["a_match"].pop("verifier"), "evidence.a_match: 'verifier' is a required property"),
+    (lambda d: d["evidence"]["judge"]["answer"].pop("labels"), "evidence.judge.answer: 'labels' is a required"),
+    (lambda d: d["inputs"]["a"].update(type="string"), "inputs.a.type: 'string' is not one of"),
+    (lambda d: d["reward"]["args"][0].update(call=None), "reward.args.0.call: None is not of type 'string'"),
+    (lambda d: d["reward"]["args"][1].update(argz=[]), "reward.args.1: this is not an expression node"),
+])
+def test_load_rejects_a_mangled_program_saying_where(tmp_path, mutate, message):
+    path = _mangled(tmp_path, mutate)
+    with pytest.raises(ValueError) as info:
+        Program.load(path)
+    assert str(info.value).startswith(f"{path}: not a valid skilldsl-ir/1 program: {message}")
+
+
+def test_the_cli_reports_a_mangled_program_in_one_line(tmp_path, capsys):
+    from skilldsl.cli import main
+
+    path = _mangled(tmp_path, lambda d: d["evidence"]["judge"].pop("prompt"), "math_answer")
+    data = tmp_path / "x.jsonl"
+    data.write_text('{"prompt": "1+1?", "response": "2"}\n')
+    assert main(["score", str(path), str(data), "--no-progress"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {path}: not a valid skilldsl-ir/1 program: evidence.judge: 'prompt' is a required property"]

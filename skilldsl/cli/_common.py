@@ -5,14 +5,29 @@ import argparse
 import sys
 from typing import Any, Callable
 
-__all__ = ["add_plugin_argument", "add_model_arguments", "runtime_options", "load_scorer", "compile_each",
-           "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
+__all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "runtime_options", "load_scorer",
+           "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
 
 
 def add_plugin_argument(p: argparse.ArgumentParser) -> None:
     """``--plugin MODULE`` (repeatable): import a module that registers verifiers first."""
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (it registers verifiers); repeatable")
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import the ``--plugin`` modules before a skill is loaded to run: a ``.skillc`` or stock
+    skill needs its plugin verifiers at run time just as a ``.skill`` needs them to compile.
+    A plugin that fails to import is the author's to fix: a one-line :class:`SkillError`."""
+    if not modules:
+        return
+    from ..errors import SkillError
+    from ..verifiers import load_plugins
+
+    try:
+        load_plugins(list(modules))
+    except Exception as exc:  # an author's module: ImportError, SyntaxError, whatever it raises
+        raise SkillError(f"cannot import verifier plugin: {type(exc).__name__}: {exc}") from None
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from ._common import add_model_arguments, count, eval_error, load_scorer, runtime_options
+from ._common import (add_model_arguments, add_plugin_argument, count, eval_error, import_plugins, load_scorer,
+                      runtime_options)
 
 __all__ = ["add_parser", "execute", "add_judge_arguments", "judge_options"]
 
@@ -29,7 +30,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--baseline", metavar="SKILL", help="a second skill scored on the same items (paired test)")
     p.add_argument("--limit", type=count, metavar="N", help="evaluate only the first N items")
     p.add_argument("--report", metavar="FILE", help="write a report: FILE.html (self-contained) or FILE.md")
-    p.add_argument("--out", metavar="FILE", help="per-item JSONL checkpoint (default: the report path with .jsonl)")
+    # --checkpoint, not -o/--output: elsewhere that is a command's main output; --out is the old name
+    p.add_argument("--checkpoint", "--out", dest="checkpoint", metavar="FILE",
+                   help="per-item JSONL checkpoint that --resume continues (default: the report path with "
+                        ".jsonl; --out is an older name for it)")
     p.add_argument("--resume", action="store_true", help="skip items already in a matching checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_judge_arguments(p)
@@ -37,13 +41,15 @@ def add_parser(subparsers) -> None:
 
 
 def add_judge_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``eval`` and ``rank``: model, seed, orientation, selection."""
+    """Options shared by ``eval`` and ``rank``: plugins, model, seed, orientation, selection."""
     add_model_arguments(p)
+    add_plugin_argument(p)
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the candidate-order coin (default 0)")
     p.add_argument("--both-orders", action="store_true", help="ask every comparison in both orders")
     p.add_argument("--tie-margin", type=float, default=0.0, metavar="X", help="|P(a better) - 0.5| <= margin is a tie")
-    p.add_argument("--method", default="argmax", choices=["argmax", "knockout", "round-robin"],
-                   help="best-of-N selection (argmax: pointwise skills; the others: pairwise)")
+    p.add_argument("--method", choices=["argmax", "knockout", "round-robin"],
+                   help="best-of-N selection (argmax: pointwise and listwise skills; the others: pairwise; "
+                        "default: knockout for a pairwise skill, else argmax)")
     p.add_argument("--rating", default="bt", choices=["bt", "elo", "borda"], help="round-robin ratings")
     p.add_argument("--votes", type=int, default=1, metavar="N", help="ask each comparison N times; the mean decides")
     p.add_argument("--withhold", default="", metavar="FIELDS", help="comma-separated visible fields never passed (e.g. reference)")
@@ -65,12 +71,13 @@ def execute(args, load_scorer) -> int:
     from ..eval.session import checkpoint_paths, run_eval
 
     ckpt = None
+    import_plugins(args.plugin)
     try:
         scorer = load_scorer(args.skill, **runtime_options(args))
         baseline = load_scorer(args.baseline, **runtime_options(args)) if args.baseline else None
-        ckpt, base_ckpt = checkpoint_paths(args.out, args.report)
+        ckpt, base_ckpt = checkpoint_paths(args.checkpoint, args.report)
         if args.resume and ckpt is None:
-            raise UsageError("--resume needs a checkpoint: give --out FILE.jsonl or --report FILE")
+            raise UsageError("--resume needs a checkpoint: give --checkpoint FILE.jsonl or --report FILE")
         run = run_eval(scorer, args.data, fmt=args.fmt, baseline=baseline, limit=args.limit,
                        options=judge_options(args), checkpoint=ckpt, baseline_checkpoint=base_ckpt,
                        resume=args.resume, progress=not args.no_progress)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import count, eval_error, load_scorer, runtime_options, unwritable, user_error
+from ._common import count, eval_error, import_plugins, load_scorer, runtime_options, unwritable, user_error
 from .eval_cmd import add_judge_arguments, judge_options
 
 __all__ = ["add_parser", "execute"]
@@ -38,6 +38,7 @@ def execute(args, load_scorer) -> int:
     problem = unwritable(args.output)
     if problem:
         return user_error(problem)
+    import_plugins(args.plugin)
     try:
         dataset = read_dataset(args.data, "candidates", args.limit)
         judge = Judge(load_scorer(args.skill, **runtime_options(args)), judge_options(args))

@@ -17,15 +17,17 @@ import time
 from collections import Counter
 from typing import Any, Iterator
 
-from ._common import add_model_arguments, count, load_scorer, positive, runtime_options, user_error
+from ._common import (add_model_arguments, add_plugin_argument, count, import_plugins, load_scorer, positive,
+                      runtime_options, user_error)
 
 __all__ = ["add_parser", "run", "add_runtime_arguments", "load_skill"]
 
 
 def add_runtime_arguments(p: Any) -> None:
-    """Options shared by ``score`` and ``explain``: the skill and where the judge model runs."""
+    """Options shared by ``score`` and ``explain``: the skill, its plugins and where the judge model runs."""
     p.add_argument("skill", metavar="SKILL", help=".skill, .skillc or the name of a stock skill")
     add_model_arguments(p)
+    add_plugin_argument(p)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -43,7 +45,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def load_skill(args: Any, **extra: Any):
-    """The runnable skill named on the command line, with the runtime options."""
+    """The runnable skill named on the command line (its plugins imported first), with the runtime options."""
+    import_plugins(args.plugin)
     return load_scorer(args.skill, **runtime_options(args), **extra)
 
 

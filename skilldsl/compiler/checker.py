@@ -2,9 +2,10 @@
 
 Names and fields, types, builtin and verifier arity and keyword names, template
 variables, visibility (``label`` inputs reach no evidence; ``reference`` inputs reach
-prompts only when allowed), evidence cycles, mode rules (swap, candidates), and
-evidence the reward can never use (a warning). It also records, for lowering, what each
-evidence reads (inputs) and depends on (other evidence).
+prompts only when allowed, directly or through the evidence derived from them), evidence
+cycles, mode rules (swap, candidates), and evidence the reward can never use (a warning).
+It also records, for lowering, what each evidence reads (inputs) and depends on (other
+evidence).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Span
 from ..ir.functions import BUILTINS
-from .ast import Evidence, Skill, Template
+from .ast import Evidence, Skill, Template, TemplateRef
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
 from .loader import did_you_mean
 from .report import Collector
@@ -86,6 +87,7 @@ class _Checker:
         self.deps: dict[str, set] = {name: set() for name in skill.evidence}
         self.reward_refs: set[str] = set()
         self.verifiers: dict = {}
+        self.prompt_refs: list[tuple[Evidence, TemplateRef]] = []   # what prompts show, for taint
 
     def run(self) -> Analysis:
         self.check_names()
@@ -99,6 +101,7 @@ class _Checker:
             self.out.error(self.skill.reward.span, f"the reward must be a number, but this is {describe(reward_type)}"
                            + _reward_hint(self.skill.reward, self.skill))
         self.check_cycles()
+        self.check_derived_visibility()
         if not self.out.errors:
             self.check_unused()
         self.out.raise_errors()
@@ -251,9 +254,10 @@ class _Checker:
                            "declare it under models:")
 
     def check_prompt(self, ev: Evidence) -> None:
+        """The templates an ``ask``/``route`` judge or a ``model`` reads (its "prompt")."""
         self.check_allow(ev)
         scope = _Scope(ev, "template", self.evidence_locals(ev), ev.allow)
-        for template in ev.prompt.values():
+        for template in _prompt_templates(ev):
             self.check_template(template, scope)
 
     def check_allow(self, ev: Evidence) -> None:
@@ -295,7 +299,7 @@ class _Checker:
         self.check_model_alias(ev)
 
     def check_model(self, ev: Evidence) -> None:
-        self.check_template(ev.input, _Scope(ev, "template", self.evidence_locals(ev)))
+        self.check_prompt(ev)
 
     # -- templates ---------------------------------------------------------------------
     def check_template(self, template: Template, scope: _Scope) -> None:
@@ -303,11 +307,13 @@ class _Checker:
             if ref.name == "files":
                 self.check_file_ref(ref)
             elif ref.name in scope.locals:
-                continue
+                if ref.name == "item":
+                    self.prompt_refs.append((scope.owner, ref))
             elif ref.name in self.skill.inputs:
                 self.check_template_input(ref.name, ref.span, scope)
             elif ref.name in self.skill.evidence:
                 self.use_evidence(ref.name, ref.span, scope)
+                self.prompt_refs.append((scope.owner, ref))
             else:
                 self.unknown_name(ref.name, ref.span, scope, "template variable")
 
@@ -470,6 +476,21 @@ class _Checker:
                 self.out.error(span, f"evidence cycle: {' -> '.join(cycle)} (evidence cannot depend on itself)")
                 return
 
+    def check_derived_visibility(self) -> None:
+        """Taint propagation: a prompt that shows an evidence (or an ``each`` item) derived from
+        reference inputs must allow each of them, as if it read them itself."""
+        references = {n for n, inp in self.skill.inputs.items() if inp.visibility == "reference"}
+        for ev, ref in self.prompt_refs:
+            for source, path in sorted(self.derived_from(ev, ref.name, references).items()):
+                if source not in ev.allow:
+                    self.out.error(ref.span, _leak_message(ev, ref.name, source, path))
+
+    def derived_from(self, ev: Evidence, name: str, references: set) -> dict:
+        """reference input -> evidence path, for what the prompt of ``ev`` reads as ``name``."""
+        if name == "item":
+            return {ev.each: ()} if ev.each in references else {}
+        return _derivations(name, self.reads, self.deps, references)
+
     def check_unused(self) -> None:
         used = set()
         todo = list(self.reward_refs)
@@ -498,6 +519,45 @@ def _find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] |
     stack.pop()
     state[name] = 2
     return None
+
+
+def _derivations(start: str, reads: dict, deps: dict, references: set) -> dict:
+    """The reference inputs the value of evidence ``start`` is derived from, each with the
+    shortest evidence path from ``start`` to an evidence that reads it (breadth first, so
+    cycles terminate). Every read counts, ``when`` included: a condition decides whether the
+    value is known, and a prompt shows an unknown value differently."""
+    parents: dict = {start: None}
+    queue, found = [start], {}
+    for name in queue:
+        for source in sorted(reads.get(name, set()) & references):
+            found.setdefault(source, _path(name, parents))
+        for dep in sorted(deps.get(name, ())):
+            if dep not in parents:
+                parents[dep] = name
+                queue.append(dep)
+    return found
+
+
+def _path(name: str, parents: dict) -> tuple:
+    """The evidence path from the search's start to ``name``."""
+    path = []
+    while name is not None:
+        path.append(name)
+        name = parents[name]
+    return tuple(reversed(path))
+
+
+def _leak_message(ev: Evidence, name: str, source: str, path: tuple) -> str:
+    """The error for a prompt of ``ev`` that shows ``name``, derived from reference input ``source``."""
+    what, reader = ("input", "the reward model") if ev.kind == "model" else ("prompt", "the judge")
+    via = f" (through {' -> '.join(path)})" if len(path) > 1 else ""
+    return (f"{what} of '{ev.name}' reads '{name}', which is derived from reference input '{source}'{via}; "
+            f"add it to `allow` if {reader} may see it")
+
+
+def _prompt_templates(ev: Evidence) -> tuple:
+    """The templates of an ``ask``/``route`` prompt or a ``model`` input."""
+    return (ev.input,) if ev.kind == "model" else tuple(ev.prompt.values())
 
 
 def _reward_hint(reward: Expr, skill: Skill) -> str:

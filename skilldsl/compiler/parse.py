@@ -110,7 +110,7 @@ _KEYS = {
     "ask": {"ask", "answer", "samples", "swap", "model", "allow", "max_tokens", "temperature"},
     "run": {"run", "uses", "timeout", "memory_mb"},
     "route": {"route", "ask", "model", "allow", "temperature"},
-    "model": {"model", "input"},
+    "model": {"model", "input", "allow"},
 }
 
 
@@ -188,7 +188,8 @@ def _model_fields(doc: Document, path: tuple, spec: dict) -> dict:
     if "input" not in spec:
         raise SkillError(Diagnostic(doc.key_span(path + ("model",)), f"model evidence '{path[-1]}' needs an "
                                     "'input' template: the text the reward model scores"))
-    return dict(model=spec["model"], input=parse_template(spec["input"], doc.file, doc.where(path + ("input",))))
+    return dict(model=spec["model"], input=parse_template(spec["input"], doc.file, doc.where(path + ("input",))),
+                allow=tuple(spec.get("allow", ())))
 
 
 _KIND_FIELDS = {"check": _check_fields, "ask": _ask_fields, "run": _run_fields,

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generator
 
 from . import benchmarks as bm
 from . import tournament as tour
 from .items import EvalError, EvalItem, UsageError
 
-__all__ = ["SkillInfo", "describe", "JudgeOptions", "Judge", "drive", "METHODS"]
+__all__ = ["SkillInfo", "describe", "JudgeOptions", "Judge", "drive", "METHODS", "default_method"]
 
 METHODS = ("argmax", "knockout", "round-robin")
 
@@ -55,10 +55,16 @@ class JudgeOptions:
     seed: int = 0
     both_orders: bool = False
     tie_margin: float = 0.0          # |P(a better) - 0.5| <= margin predicts a tie
-    method: str = "argmax"           # listwise selection: argmax | knockout | round-robin
+    method: "str | None" = "argmax"  # best-of-N selection: argmax | knockout | round-robin; None: default_method
     rating: str = "bt"               # round-robin ratings: bt | elo | borda
     votes: int = 1                   # ask each comparison this many times (majority decides)
     withhold: tuple = field(default_factory=tuple)  # visible fields never to pass (e.g. reference)
+
+
+def default_method(mode: str) -> str:
+    """The best-of-N selection a skill of ``mode`` can serve when none is asked for: a pairwise
+    skill plays a knockout (N - 1 comparisons), a pointwise or listwise one scores each candidate."""
+    return "knockout" if mode == "pairwise" else "argmax"
 
 
 class Judge:
@@ -67,6 +73,8 @@ class Judge:
     def __init__(self, scorer, options: JudgeOptions = JudgeOptions()):
         self.scorer = scorer
         self.info = describe(scorer)
+        if options.method is None:  # resolved here, so a checkpoint header records the method used
+            options = replace(options, method=default_method(self.info.mode))
         self.options = options
         self._check_mode()
 

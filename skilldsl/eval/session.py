@@ -30,7 +30,7 @@ class EvalRun:
 
 
 def checkpoint_paths(out: "str | None", report: "str | None") -> "tuple[str | None, str | None]":
-    """Checkpoints for the skill and the baseline: ``--out`` or the report path as ``.jsonl``."""
+    """Checkpoints for the skill and the baseline: ``--checkpoint`` or the report path as ``.jsonl``."""
     base = Path(out) if out else (Path(report).with_suffix(".jsonl") if report else None)
     if base is None:
         return None, None

@@ -1,13 +1,14 @@
 """The compiled skill (``skilldsl-ir/1``): canonical bytes, reward id, save and load."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "Program", "canonical_json", "compute_reward_id"]
+__all__ = ["FORMAT", "Program", "canonical_json", "compute_reward_id", "schema_path", "validate_doc"]
 
 FORMAT = "skilldsl-ir/1"
 # Fields that describe a skill but do not change the reward it computes.
@@ -25,6 +26,54 @@ def compute_reward_id(doc: dict) -> str:
     """``sha256:<hex>`` over everything in the IR that can change a reward."""
     hashed = {k: v for k, v in doc.items() if k not in _NOT_HASHED}
     return "sha256:" + hashlib.sha256(canonical_json(hashed)).hexdigest()
+
+
+def schema_path() -> Path:
+    """The JSON Schema of the IR (``skilldsl/schema/ir.schema.json``)."""
+    return Path(__file__).resolve().parent.parent / "schema" / "ir.schema.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    # imported here: `import skilldsl` stays light, and only reading a .skillc needs it
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(schema_path().read_text(encoding="utf-8")))
+
+
+def validate_doc(doc: Any) -> None:
+    """Raise ``ValueError`` naming the first place where ``doc`` is not a well-formed IR
+    document, so a malformed ``.skillc`` is refused on load, not as an internal error later."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(doc))
+    if error is not None:
+        error = _deepest(error)
+        raise ValueError(f"not a valid {FORMAT} program: {_where(error)}: {_what(error)}")
+
+
+def _deepest(error):
+    """Inside ``anyOf`` (an expression node), the error of the branch that got furthest into the
+    value: the shape the author meant. If no branch got past the node itself, the node's error."""
+    while error.context:
+        deeper = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deeper.absolute_path) <= len(error.absolute_path):
+            break
+        error = deeper
+    return error
+
+
+def _where(error) -> str:
+    """The JSON path of a schema error, e.g. ``evidence.judge.answer``."""
+    return ".".join(str(p) for p in error.absolute_path) or "the top level"
+
+
+def _what(error) -> str:
+    """A schema error's message, without the (possibly huge) offending value when it is a whole node."""
+    if error.validator in ("anyOf", "oneOf"):
+        return f"this is not {error.schema.get('title', 'of an allowed shape')}"
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 @dataclass(frozen=True)
@@ -85,10 +134,26 @@ class Program:
 
     @classmethod
     def load(cls, path: "str | Path") -> "Program":
-        """Read a ``.skillc`` file, checking its format and that its reward id matches its content."""
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        """Read a ``.skillc`` file, checking its format, its shape (``ir.schema.json``) and that its
+        reward id matches its content; any problem is a ``ValueError`` that starts with ``path``."""
+        doc = _read_json(path)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} file")
+        try:
+            validate_doc(doc)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         if doc.get("reward_id") != compute_reward_id(doc):
             raise ValueError(f"{path}: reward id does not match the content (file edited after build?)")
         return cls(doc)
+
+
+def _read_json(path: "str | Path") -> Any:
+    """The JSON in ``path``; a truncated or non-JSON file is a ``ValueError`` saying where."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg}: line {exc.lineno} column {exc.colno}); "
+                         "a .skillc is written by `skilldsl build`") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

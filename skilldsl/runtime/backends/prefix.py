@@ -22,30 +22,36 @@ def prefix_groups(prompts: list[list[int]], min_shared: int, keep: float = 0.75
                   ) -> tuple[list[tuple[int, list[int]]], list[int]]:
     """Group prompt indices sharing at least ``min_shared`` leading tokens.
 
-    Prompts are sorted so that sharers are adjacent; a group grows while its common prefix
-    stays at least ``min_shared`` tokens and at least ``keep`` times what the group shared
-    before (so the two orders of a pair stay a pair, rather than every prompt of a wave
-    collapsing into one group around the shared rubric alone).
+    Prompts are sorted so that sharers are adjacent, and the sorted list is cut wherever the
+    common prefix of two neighbours is below ``min_shared``, or below ``keep`` times the one
+    on either side: so the two orders of a pair (sharing rubric *and* request) stay a pair
+    rather than a whole wave collapsing into one group around the shared rubric alone.
 
     Returns ``(groups, singles)``: each group is ``(prefix_len, indices)`` with two or more
     members, ``prefix_len`` shorter than every member (each keeps a non-empty suffix, whose
     last position gives the next-token distribution); ``singles`` are the rest.
     """
     order = sorted(range(len(prompts)), key=lambda i: prompts[i])
+    links = [min(common_prefix(prompts[a], prompts[b]), len(prompts[a]) - 1, len(prompts[b]) - 1)
+             for a, b in zip(order, order[1:])]
     groups: list[tuple[int, list[int]]] = []
     singles: list[int] = []
-    run: list[int] = []
-    shared = 0
-    for i in order + [None]:  # type: ignore[list-item]
-        if i is not None and run:
-            n = min(shared, common_prefix(prompts[run[0]], prompts[i]), len(prompts[i]) - 1)
-            if n >= min_shared and (len(run) == 1 or n >= keep * shared):
-                run, shared = run + [i], n
-                continue
-        if len(run) > 1:
-            groups.append((shared, run))
-        else:
-            singles.extend(run)
-        run = [i] if i is not None else []
-        shared = len(prompts[i]) - 1 if i is not None else 0
+    run = order[:1]
+    for k, link in enumerate(links):
+        near = max(links[k - 1] if k else 0, links[k + 1] if k + 1 < len(links) else 0)
+        if link >= min_shared and link >= keep * near:
+            run.append(order[k + 1])
+            continue
+        _close(run, prompts, groups, singles)
+        run = [order[k + 1]]
+    _close(run, prompts, groups, singles)
     return groups, singles
+
+
+def _close(run: list[int], prompts, groups, singles) -> None:
+    if len(run) < 2:
+        singles.extend(run)
+        return
+    shared = min(min(common_prefix(prompts[run[0]], prompts[i]) for i in run[1:]),
+                 min(len(prompts[i]) for i in run) - 1)
+    groups.append((shared, run))
