@@ -114,3 +114,9 @@ def test_unknown_format_lists_known_ones(tmp_path):
 
 def test_limit_keeps_the_first_items():
     assert [i.id for i in read_dataset(FIX / "openrs.jsonl", limit=1).items] == ["o1"]
+
+
+def test_per_subset_keeps_the_first_items_of_every_subset():
+    d = read_dataset(FIX / "llmbar", per_subset=1)
+    assert sorted(i.id.split(":")[0] for i in d.items) == ["Adversarial_Manual", "Natural"]
+    assert len(read_dataset(FIX / "llmbar", per_subset=1, limit=1).items) == 1

@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
                    help="data format (auto-detected from the fields when omitted)")
     p.add_argument("--baseline", metavar="SKILL", help="a second skill scored on the same items (paired test)")
     p.add_argument("--limit", type=count, metavar="N", help="evaluate only the first N items")
+    p.add_argument("--per-subset", type=count, metavar="N",
+                   help="evaluate only the first N items of every subset (applied before --limit)")
     p.add_argument("--report", metavar="FILE", help="write a report: FILE.html (self-contained) or FILE.md")
     # --checkpoint, not -o/--output: elsewhere that is a command's main output; --out is the old name
     p.add_argument("--checkpoint", "--out", dest="checkpoint", metavar="FILE",
@@ -79,6 +81,7 @@ def execute(args, load_scorer) -> int:
         if args.resume and ckpt is None:
             raise UsageError("--resume needs a checkpoint: give --checkpoint FILE.jsonl or --report FILE")
         run = run_eval(scorer, args.data, fmt=args.fmt, baseline=baseline, limit=args.limit,
+                       per_subset=args.per_subset,
                        options=judge_options(args), checkpoint=ckpt, baseline_checkpoint=base_ckpt,
                        resume=args.resume, progress=not args.no_progress)
     except EvalError as exc:

@@ -38,11 +38,12 @@ def checkpoint_paths(out: "str | None", report: "str | None") -> "tuple[str | No
 
 
 def run_eval(scorer, data, *, fmt: "str | None" = None, baseline=None, limit: "int | None" = None,
+             per_subset: "int | None" = None,
              options: JudgeOptions = JudgeOptions(), checkpoint: "str | None" = None,
              baseline_checkpoint: "str | None" = None, resume: bool = False, progress: bool = True) -> EvalRun:
     """Evaluate ``scorer`` (and optionally ``baseline``) on the data set at ``data``."""
     started = time.perf_counter()
-    dataset = read_dataset(data, fmt, limit)
+    dataset = read_dataset(data, fmt, limit, per_subset)
     judge = Judge(scorer, options)
     records, skipped = run_items(judge, dataset, checkpoint=checkpoint, resume=resume, progress=progress)
     summary = summarize(records, skipped, dataset, judge.info, seed=options.seed)

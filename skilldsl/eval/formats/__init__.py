@@ -60,8 +60,12 @@ def detect_format(path: Path) -> str:
                     f"{format_names()}")
 
 
-def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None) -> Dataset:
-    """Read ``path`` in format ``fmt`` (auto-detected if None) into a :class:`Dataset`."""
+def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
+                 per_subset: "int | None" = None) -> Dataset:
+    """Read ``path`` in format ``fmt`` (auto-detected if None) into a :class:`Dataset`.
+
+    ``per_subset`` keeps the first N items of every subset (so a capped run still covers every
+    subset of a multi-file set); ``limit`` then keeps the first N items overall."""
     path = Path(path)
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
@@ -69,6 +73,18 @@ def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None) -> 
     if name not in FORMATS:
         raise EvalError(f"unknown format {name!r}; known formats: {format_names()}")
     items, skipped = FORMATS[name].read(path)
+    if per_subset is not None:
+        items = _first_per_subset(items, per_subset)
     if limit is not None:
         items = items[:limit]
     return Dataset(format=name, path=str(path), items=items, skipped=skipped)
+
+
+def _first_per_subset(items: list, n: int) -> list:
+    seen: dict = {}
+    kept = []
+    for item in items:
+        seen[item.subset] = seen.get(item.subset, 0) + 1
+        if seen[item.subset] <= n:
+            kept.append(item)
+    return kept
