@@ -197,7 +197,7 @@ def test_batched_equals_one_at_a_time(backend):
             assert reused.logprobs == pytest.approx(res.logprobs, abs=1e-4)
             assert (reused.tokens_in, reused.tokens_out) == (res.tokens_in, res.tokens_out)
     finally:
-        backend.prefix_reuse, backend.token_budget = True, backend.batch_size * 512
+        backend.prefix_reuse, backend.token_budget = False, backend.batch_size * 512
 
 
 @pytest.mark.model

@@ -60,13 +60,14 @@ class TransformersBackend:
     tokens; longer prompts are cut by ``truncate`` (``middle`` | ``left`` | ``right``) and
     flagged ``truncated=True``. ``prefix_reuse``: requests sharing at least
     ``min_shared_prefix`` leading tokens run that prefix once and extend a copy of its KV
-    cache with their suffixes (exact: fp32 matches the plain path to 1e-5). On by default:
-    on the 50 first LLMBar pairs asked in both orders it took 35 s instead of 56 s on a busy
-    2-core CPU (``benchmarks/bench_backend.py`` measures it on synthetic pairs). The weights load on first use.
+    cache with their suffixes (exact: fp32 matches the plain path to 1e-5). Off by default:
+    on a quiet 2-core CPU the 100 LLMBar Natural pairs asked in both orders took 94 s with it
+    and 42 s without (``python benchmarks/bench_llmbar.py --compare-prefix-reuse``): copying
+    and expanding the cache costs more than the shared rubric saves. The weights load on first use.
     """
 
     def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
-                 *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = True,
+                 *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = False,
                  min_shared_prefix: int = 64):
         if truncate not in TRUNCATE_POLICIES:
             raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
