@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import save_report  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -210,9 +212,7 @@ def main(argv=None) -> int:
     print("prefix reuse:", report["prefix_reuse"], flush=True)
     report["constrained_overhead"] = constrained_overhead(b16, 24 if q else 48)
     print("constrained decoding:", json.dumps(report["constrained_overhead"], indent=1), flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print("wrote", args.out)
+    save_report(report, args.out)
     return 0
 
 

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import save_report  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -139,9 +141,7 @@ def main(argv=None) -> int:
         base = report["baseline"]["pairs_per_s"]
         report["speedup"] = round(report["runtime"]["pairs_per_s"] / base, 2)
         print("speedup (pairs/s, runtime / baseline):", report["speedup"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print("wrote", args.out)
+    save_report(report, args.out)
     return 0
 
 
