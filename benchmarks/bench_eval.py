@@ -5,7 +5,7 @@ development set, with each set's shipped baselines, through the real `skilldsl e
 
 Every row is one `skilldsl eval` command (printed, and kept in the JSON), run with
 `--no-cache` so each skill pays for its own model calls. `--scale` multiplies the item caps
-(the defaults keep the whole table near 20 minutes on 2 CPU cores). Writes
+(the defaults keep the whole table near 15 minutes on 2 CPU cores). Writes
 `benchmarks/results/eval.json` and the Markdown table `benchmarks/results/eval.md`.
 """
 from __future__ import annotations

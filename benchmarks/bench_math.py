@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from _results import save_report  # benchmarks/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 
@@ -134,9 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if cas:
         report(f"math-verify path only ({args.workers} workers)", cas)
     result = {"data": str(args.data / "gsm8k"), "workers": args.workers, "run_verifiers": full, "cas_only": cas}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    save_report(result, args.out)
     return 0
 
 

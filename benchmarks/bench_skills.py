@@ -20,7 +20,6 @@ verifier workers) runs first, off the clock. Writes ``benchmarks/results/skills.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -143,16 +142,16 @@ def main(argv: "list[str] | None" = None) -> int:
     if not all((args.data / d).is_dir() for d in ("gsm8k", "ifeval", "humaneval")):
         print(f"no gsm8k/, ifeval/ and humaneval/ under {args.data} (use --data DIR)", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(REPO))
+    sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]  # also when tests load this file by path
+    from _results import save_report
+
     sets = load(args.data, args.limit)
     result = {"data": str(args.data), "limit": args.limit,
               "math_answer": bench_math(sets["gsm8k"]),
               "instruction_following": bench_ifeval(sets["ifeval"], third_party_strict(args.data)),
               "code_tests": bench_code(sets["canonical"], sets["empty"])}
     report(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    save_report(result, args.out)
     return 1 if result["code_tests"]["wrong"] else 0
 
 

@@ -78,7 +78,12 @@ class SkillError(Exception):
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = list(diagnostics)
-        super().__init__(self.render())
+        # rendered only when shown: rendering reads source lines, and the compiler's collector
+        # catches and merges many SkillErrors that are never shown on their own
+        super().__init__(self.diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
 
     @property
     def span(self) -> Span | None:

@@ -18,16 +18,12 @@ def add_plugin_argument(p: argparse.ArgumentParser) -> None:
 def import_plugins(modules: list[str]) -> None:
     """Import the ``--plugin`` modules before a skill is loaded to run: a ``.skillc`` or stock
     skill needs its plugin verifiers at run time just as a ``.skill`` needs them to compile.
-    A plugin that fails to import is the author's to fix: a one-line :class:`SkillError`."""
-    if not modules:
-        return
-    from ..errors import SkillError
-    from ..verifiers import load_plugins
+    A plugin that fails to import is a one-line :class:`SkillError` (see
+    :func:`skilldsl.compiler.import_plugins`)."""
+    if modules:
+        from ..compiler import import_plugins as compiler_import_plugins
 
-    try:
-        load_plugins(list(modules))
-    except Exception as exc:  # an author's module: ImportError, SyntaxError, whatever it raises
-        raise SkillError(f"cannot import verifier plugin: {type(exc).__name__}: {exc}") from None
+        compiler_import_plugins(modules)
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,7 +49,8 @@ def load_scorer(path: str, **options: Any):
 
 
 def compile_each(paths: list[str], plugins: list[str], done: Callable[[str, Any, list], None]) -> int:
-    """Compile every path, calling ``done(path, program, warnings)`` for each that compiles.
+    """Import ``plugins`` once, then compile every path, calling ``done(path, program, warnings)``
+    for each that compiles.
 
     Errors and warnings go to stderr (stdout stays machine-readable); a failure does not stop
     the rest. Returns the exit status: 1 if any path failed, else 0.
@@ -61,11 +58,12 @@ def compile_each(paths: list[str], plugins: list[str], done: Callable[[str, Any,
     from ..compiler import compile_file
     from ..errors import SkillError
 
+    import_plugins(plugins)  # once for all paths, not once per file
     failed = False
     for path in paths:
         warnings: list = []
         try:
-            program = compile_file(path, diagnostics=warnings, plugins=plugins)
+            program = compile_file(path, diagnostics=warnings)
         except SkillError as exc:
             print(exc.render(), file=sys.stderr)
             failed = True

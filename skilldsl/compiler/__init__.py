@@ -13,7 +13,20 @@ from ..errors import Diagnostic, InternalError, SkillError
 from ..ir import Program
 from .ast import Skill
 
-__all__ = ["compile_file", "compile_source", "parse_file", "check_file"]
+__all__ = ["compile_file", "compile_source", "parse_file", "check_file", "import_plugins"]
+
+
+def import_plugins(modules: "list[str] | None") -> None:
+    """Import verifier plugin modules (``--plugin``) before a skill that uses them is compiled or run.
+    A plugin that fails to import is the author's to fix: a one-line :class:`SkillError`."""
+    if not modules:
+        return
+    from ..verifiers import load_plugins
+
+    try:
+        load_plugins(list(modules))
+    except Exception as exc:  # an author's module: ImportError, SyntaxError, whatever it raises
+        raise SkillError(f"cannot import verifier plugin: {type(exc).__name__}: {exc}") from None
 
 
 def parse_file(path: "str | Path") -> Skill:
@@ -34,13 +47,7 @@ def compile_file(path: "str | Path", *, diagnostics: "list[Diagnostic] | None" =
     ``plugins`` names modules registering extra verifiers (imported first). Other options
     (the runtime's) are ignored.
     """
-    if plugins:
-        from ..verifiers import load_plugins
-
-        try:
-            load_plugins(list(plugins))
-        except ImportError as exc:
-            raise SkillError(f"cannot import verifier plugin: {exc}") from None
+    import_plugins(plugins)
     return _guarded(lambda: _compile(parse_file(path), diagnostics))
 
 

@@ -286,8 +286,8 @@ class _Checker:
         return None
 
     def check_route(self, ev: Evidence) -> None:
+        span = ev.spans.get("route")
         for option in ev.options:
-            span = ev.spans.get("route")
             if option == ev.name:
                 self.out.error(span, f"route '{ev.name}' cannot pick itself")
             elif option not in self.skill.evidence:
@@ -320,9 +320,14 @@ class _Checker:
     def check_file_ref(self, ref) -> None:
         if ref.attr is None:
             self.out.error(ref.span, "use a file by name: {{ files.<name> }}")
-        elif ref.attr not in self.skill.files:
-            hint = did_you_mean(ref.attr, self.skill.files)
-            self.out.error(ref.span, f"files.{ref.attr}: no file '{ref.attr}' is declared under files:{hint}")
+        else:
+            self.check_file_name(ref.attr, ref.span)
+
+    def check_file_name(self, name: str, span: Span) -> None:
+        """``files.<name>`` (in a template or an expression) must name a declared file."""
+        if name not in self.skill.files:
+            self.out.error(span, f"files.{name}: no file '{name}' is declared under files:"
+                           f"{did_you_mean(name, self.skill.files)}")
 
     def check_template_input(self, name: str, span: Span, scope: _Scope) -> None:
         inp = self.skill.inputs[name]
@@ -384,9 +389,7 @@ class _Checker:
 
     def type_attr(self, e: Attr, scope: _Scope) -> str:
         if isinstance(e.obj, Name) and e.obj.id == "files" and "files" not in scope.locals:
-            if e.name not in self.skill.files:
-                self.out.error(e.span, f"files.{e.name}: no file '{e.name}' is declared under files:"
-                               f"{did_you_mean(e.name, self.skill.files)}")
+            self.check_file_name(e.name, e.span)
             return "text"
         t = self.typeof(e.obj, scope)
         if t not in ("json", "any"):

@@ -122,7 +122,7 @@ def walk(expr: Expr):
 
 
 def _children(e: Expr) -> "tuple[Expr, ...]":
-    if isinstance(e, (Attr,)):
+    if isinstance(e, Attr):
         return (e.obj,)
     if isinstance(e, Index):
         return (e.obj, e.index)

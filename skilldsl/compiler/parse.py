@@ -203,7 +203,7 @@ def _answer(doc: Document, path: tuple) -> Answer:
     span = doc.span(path)
     if isinstance(value, dict):
         return _json_answer(value["json"], span)
-    expr = parse_expr(doc.raw(path), doc.file, doc.where(path))
+    expr = _expr(doc, path)
     if isinstance(expr, Name) and expr.id in ("text", "json"):
         return Answer("text", max_tokens=None, span=span) if expr.id == "text" else _json_answer({}, span)
     if not isinstance(expr, Call) or expr.func not in _ANSWERS:

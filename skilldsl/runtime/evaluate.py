@@ -27,8 +27,6 @@ class Pending:
         return Pending(self.names | other.names)
 
 
-
-
 @dataclass
 class Outcome:
     """A computed evidence: its value plus what the trace and ``p``/``expect``/``vote`` need."""
@@ -313,7 +311,7 @@ def _spread(args: list, env: Env) -> "list | Value | Pending":
     items: list = []
     for r in results:
         if isinstance(r, Value) and r.is_ok and isinstance(r.value, list):
-            items.extend(_wrap(x) if not isinstance(x, Value) else x for x in r.value)
+            items.extend(_wrap(x) for x in r.value)
         else:
             items.append(r)
     decided = _combine(items)
@@ -361,7 +359,7 @@ def _weighted(args: list, env: Env) -> "Value | Pending":
         return error("weighted expects pairs: weighted(x1, w1, x2, w2, ...)")
     pairs = [_strict_pair(args[i], args[i + 1], env) for i in range(0, len(args), 2)]
     decided = _combine([p for p in pairs if not (isinstance(p, Value) and p.is_ok and p.value is None)])
-    if isinstance(decided, (Pending,)) or (isinstance(decided, Value) and decided.is_error):
+    if isinstance(decided, Pending) or (isinstance(decided, Value) and decided.is_error):
         return decided
     known = [p.value for p in pairs if isinstance(p, Value) and p.is_ok and p.value is not None]
     total = sum(w for _, w in known)
@@ -390,7 +388,7 @@ def _count(args: list, env: Env) -> "Value | Pending":
         return r
     if not isinstance(r.value, list):
         return error(f"count expects a list, not a {_tname(r.value)}")
-    items = [x if isinstance(x, Value) else _wrap(x) for x in r.value]
+    items = [_wrap(x) for x in r.value]
     bad = next((i for i in items if i.is_error), None)
     return bad or ok(sum(1 for i in items if i.is_ok and i.value is True))
 

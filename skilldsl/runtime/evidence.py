@@ -6,6 +6,7 @@ waits for (other evidence, LLM requests, verifier calls) and returns an
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, Generator
@@ -334,8 +335,6 @@ def _ask_generate(row: Any, node: dict, orders: list) -> Co:
 def _parse_answer(text: str, answer: dict) -> Value:
     if answer["type"] != "json":
         return ok(text)
-    import json
-
     try:
         return ok(json.loads(text))
     except ValueError as exc:

@@ -123,26 +123,20 @@ class JobRunner:
 
 
 def run_sandboxed(payloads: list) -> list:
-    """Run a wave's ``run`` evidence ``(code, inputs, limits)``: in parallel when the sandbox
-    offers ``run_skill_code_many``, else one by one."""
+    """Run a wave's ``run`` evidence ``(code, inputs, limits)``: several in parallel on a
+    sandbox pool, a single one directly (no pool to start)."""
     from .. import sandbox
 
-    many = getattr(sandbox, "run_skill_code_many", None)
-    if many is not None and len(payloads) > 1:
-        return list(many(payloads))
-    one = getattr(sandbox, "run_skill_code", None)
-    if one is None:
-        raise RuntimeError("the sandbox is not available: `run` evidence cannot execute")
-    return [one(code, inputs, limits) for code, inputs, limits in payloads]
+    if len(payloads) > 1:
+        return list(sandbox.run_skill_code_many(payloads))
+    return [sandbox.run_skill_code(code, inputs, limits) for code, inputs, limits in payloads]
 
 
 def run_verifiers(payloads: list) -> list:
     """Run a wave's verifier calls together: ``isolate=True`` verifiers on the worker pool
     (in parallel, with timeouts), the rest inline; exceptions become error verdicts."""
-    try:
-        from ..verifiers.pool import run_verifiers as pool_run
-    except ImportError:  # pool not available: run inline
-        return [spec.call(*args, **kwargs) for spec, args, kwargs in payloads]
+    from ..verifiers.pool import run_verifiers as pool_run
+
     return list(pool_run([(spec, tuple(args), dict(kwargs)) for spec, args, kwargs in payloads]))
 
 

@@ -105,11 +105,9 @@ class Skill:
     def _with_cache(self, backend: Any) -> Any:
         if not self.cache:
             return backend
-        try:
-            from .backends.cache import CachedBackend
-        except ImportError:  # no cache layer available: serve uncached
-            return backend
-        return CachedBackend(backend)
+        from .backends.cache import CachingBackend
+
+        return CachingBackend(backend)
 
     # -- scoring -------------------------------------------------------------------------
     def score(self, samples: Iterable[dict]) -> list[Result]:

@@ -34,8 +34,8 @@ def extract_code(response: str, entry_point: str = "") -> str:
         return response
     python = [b for lang, b in blocks if lang in ("", "python", "py", "python3")] or [b for _, b in blocks]
     if entry_point:
-        defining = [b for b in python if _def_pattern(entry_point).search(b)]
-        python = defining or python
+        defines = _def_pattern(entry_point).search
+        python = [b for b in python if defines(b)] or python
     return python[0]
 
 
@@ -51,8 +51,9 @@ def build_program(response: str, test: str, entry_point: str, prompt: str = "", 
     """
     body = extract_code(response, entry_point)
     head = prompt
-    if _def_pattern(entry_point).search(body):
-        found = _def_pattern(entry_point).search(prompt)
+    defines = _def_pattern(entry_point).search
+    if defines(body):
+        found = defines(prompt)
         head = prompt[: found.start()] if found else prompt
     tail = f"\n\ncheck({entry_point})\n" + (f"print({marker!r})\n" if marker else "")
     return f"{head}{body}\n\n{test}{tail}"

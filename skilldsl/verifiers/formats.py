@@ -35,9 +35,9 @@ def parse_json(text: object) -> tuple[bool, Any, str | None]:
     ok, value, reason = _loads(body)
     if ok:
         return ok, value, None
-    blocks = [m.group(2) for m in _FENCE.finditer(body)]
-    preferred = [m.group(2) for m in _FENCE.finditer(body) if m.group(1).lower() in ("json", "")]
-    for block in preferred or blocks:
+    fenced = _FENCE.findall(body)  # (language, block) pairs
+    preferred = [block for lang, block in fenced if lang.lower() in ("json", "")]
+    for block in preferred or [block for _, block in fenced]:
         ok, value, _ = _loads(block.strip())
         if ok:
             return ok, value, None

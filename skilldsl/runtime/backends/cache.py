@@ -23,7 +23,7 @@ from typing import Iterable
 
 from .base import ChoiceRequest, ChoiceResult, GenerateRequest, Generation
 
-__all__ = ["ResultCache", "CachingBackend", "CachedBackend", "default_cache_path", "request_key"]
+__all__ = ["ResultCache", "CachingBackend", "default_cache_path", "request_key"]
 
 
 def default_cache_path() -> Path:
@@ -157,8 +157,6 @@ class CachingBackend:
             for i, k in enumerate(keys)
         ]
 
-
-CachedBackend = CachingBackend  # the name skilldsl.runtime.skill imports
 
 
 def _to_json(result) -> dict:

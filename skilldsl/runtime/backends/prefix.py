@@ -1,8 +1,8 @@
 """Find requests that share a long common token prefix (pure Python, no torch).
 
 Pairs asked in both orders, candidates of one prompt and checklist items share the system
-message, rubric and request; the backend runs such a prefix once and extends its KV cache
-with each request's own suffix.
+message, rubric and request; with ``TransformersBackend(prefix_reuse=True)`` (off by default)
+the backend runs such a prefix once and extends its KV cache with each request's own suffix.
 """
 from __future__ import annotations
 
