@@ -249,3 +249,13 @@ def test_fallback_without_namespaces_keeps_limits_and_private_dir(monkeypatch):
     assert (loop.status, loop.limit) == ("timeout", "wall")
     memory = run("x = bytearray(8 * 1024 ** 3)", limits=Limits(timeout=5, memory_mb=256))
     assert (memory.status, memory.limit) == ("limit", "memory")
+
+
+def test_callers_project_is_hidden_wherever_it_lives(monkeypatch, tmp_path):
+    from skilldsl.sandbox import core
+
+    monkeypatch.chdir("/")
+    assert "/" not in core._hidden_dirs()
+    monkeypatch.chdir("/usr/lib")
+    assert not any(p.startswith("/usr") for p in core._hidden_dirs())
+    assert str(REPO.resolve()) in core._hidden_dirs() or str(REPO).startswith(core.HIDDEN_DIRS)

@@ -30,6 +30,8 @@ __all__ = ["Limits", "SandboxResult", "run", "HIDDEN_DIRS"]
 # Directories covered by an empty read-only tmpfs inside the sandbox (homes, the work tree,
 # shared writable dirs); the interpreter's own prefix is bound back if it lives under one.
 HIDDEN_DIRS = ("/root", "/home", "/work", "/mnt", "/srv", "/media", "/opt", "/run", "/var/tmp", "/dev/shm")
+# Top-level directories the system needs readable; a caller's project under them is not hidden.
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/proc", "/sys", "/dev", "/boot")
 _UID_SLOTS = 64
 _KILL_GRACE = 2.0  # seconds to wait for a killed tree's pipes to close
 
@@ -149,6 +151,25 @@ def _forget_uids() -> None:
 os.register_at_fork(after_in_child=_forget_uids)
 
 
+def _hidden_dirs() -> list[str]:
+    """HIDDEN_DIRS plus the caller's working directory and this package's source checkout.
+
+    Those two hold the user's project wherever it lives (a CI clone under ``/builds``, say),
+    so they are covered too, unless they are ``/`` or lie in a system directory.
+    """
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    extra = [os.getcwd()]
+    if os.path.isfile(os.path.join(checkout, "pyproject.toml")):  # an editable install's repo
+        extra.append(checkout)
+    found = {os.path.realpath(p) for p in extra}
+    return list(HIDDEN_DIRS) + sorted(p for p in found if _is_project_dir(p))
+
+
+def _is_project_dir(path: str) -> bool:
+    top = "/" + path.strip("/").split("/")[0]
+    return path != "/" and top not in _SYSTEM_DIRS and top != "/tmp"
+
+
 def _keep_dirs() -> list[str]:
     return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)})
 
@@ -161,7 +182,7 @@ def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: in
         "workdir": workdir,
         "report_fd": report_fd,
         "namespaces": list(NAMESPACES) if os.geteuid() == 0 else [],
-        "hide": list(HIDDEN_DIRS),
+        "hide": _hidden_dirs(),
         "keep": _keep_dirs(),
         **extra,
     }
