@@ -2,7 +2,8 @@
 
 Data: ``gsm8k/example_model_solutions.jsonl`` (four graded solutions per problem, ``is_correct``)
 joined on the question with ``gsm8k/test.jsonl`` (the reference ``answer``, ending ``#### N``),
-from openai/grade-school-math (see ``../shared/bench/README.md``).
+from openai/grade-school-math (see ``../shared/bench/README.md``), read by ``skilldsl eval``'s
+GSM8K reader: the reference is the gold final answer.
 
 Reports agreement with ``is_correct``, checks/s and p50/p99 latency through
 ``run_verifiers`` (the runtime's entry point: exact path inline, math-verify on the worker pool),
@@ -14,7 +15,6 @@ Writes ``benchmarks/results/math.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -24,27 +24,17 @@ from typing import Any
 from _results import save_report  # benchmarks/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
-
-
 def load_graded(data: Path, limit: int | None) -> list[dict[str, Any]]:
     """One dict per graded solution: question, model, solution, reference, is_correct."""
-    gsm = data / "gsm8k"
-    references = {}
-    with open(gsm / "test.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            references[row["question"]] = row["answer"]
-    graded = []
-    with open(gsm / "example_model_solutions.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            reference = references.get(row["question"], row["ground_truth"])
-            for model in MODELS:
-                if model in row:
-                    sol = row[model]
-                    graded.append(dict(question=row["question"], model=model, solution=sol["solution"],
-                                       reference=reference, is_correct=bool(sol["is_correct"])))
+    from skilldsl.eval import read_dataset
+
+    dataset = read_dataset(data / "gsm8k", "gsm8k-bon")
+    for skip in dataset.skipped:
+        print(f"skipped {skip.row}: {skip.reason}", file=sys.stderr)
+    graded = [dict(question=item.inputs["prompt"], model=model, solution=solution,
+                   reference=item.inputs["reference"], is_correct=ok)
+              for item in dataset.items
+              for model, solution, ok in zip(item.hidden["solvers"], item.candidates, item.hidden["correct"])]
     return graded[:limit] if limit else graded
 
 

@@ -89,3 +89,18 @@ def test_concurrent_processes_write_safely(tmp_path):
     assert len(store) == 151
     assert store.get_many(["k0", "k149", "nope"]) == {"k0": {"v": 0}, "k149": {"v": 149}}
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_errors_are_passed_on_but_never_cached(tmp_path):
+    from skilldsl.runtime.backends.base import RequestError
+
+    script = {"bad": RequestError("refused")}
+    fake = FakeBackend(lambda prompt, options: script.get(prompt, "yes"))
+    cached = CachingBackend(fake, tmp_path / "c.sqlite")
+    bad, good = cached.choice_logprobs([_ask("bad"), _ask("good")])
+    assert bad.error == "refused" and good.error is None
+    assert len(cached.store) == 1  # only the good answer was stored
+    script.clear()  # whatever made it fail is fixed: the request reaches the model again
+    again, good_again = cached.choice_logprobs([_ask("bad"), _ask("good")])
+    assert again.error is None and not again.cached and good_again.cached
+    assert fake.batch_sizes() == [2, 1]

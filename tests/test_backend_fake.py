@@ -88,3 +88,28 @@ def test_truncate_over_flags_long_prompts():
     short, long = fake.choice_logprobs([_ask("a b"), _ask("a b c d e")])
     assert (short.truncated, long.truncated) == (False, True)
     assert long.tokens_in == 5
+
+
+def test_one_unservable_request_fails_alone():
+    from skilldsl.runtime.backends.base import RequestError
+
+    fake = FakeBackend({"refused": RequestError("the chat template refused this prompt")})
+    good, refused, none, empty = fake.choice_logprobs(
+        [_ask("fine"), _ask("refused"), _ask("no options", ()), _ask("empty option", ("yes", ""))])
+    assert good.error is None and _probs(good) == pytest.approx([0.9, 0.1])
+    assert (refused.error, refused.logprobs) == ("the chat template refused this prompt", ())
+    assert none.error == "a choice request needs at least one option"
+    assert empty.error == "option '' is empty: it has no tokens"
+    assert fake.n_calls() == 1
+
+
+def test_a_constrained_answer_longer_than_max_tokens_is_cut_off():
+    fake = FakeBackend(texts={"long": "a b c d", "short": "a b"})
+    regex = {"type": "regex", "pattern": "[a-d]( [a-d])*"}
+    long_, short = fake.generate([GenerateRequest(({"role": "user", "content": "long"},), regex, max_tokens=3),
+                                  GenerateRequest(({"role": "user", "content": "short"},), regex, max_tokens=3)])
+    assert (long_.text, long_.tokens_out) == ("a b c", 3)
+    assert long_.error == "answer cut off at max_tokens=3 before it was complete"
+    assert short.error is None and short.text == "a b"
+    [free] = fake.generate([GenerateRequest(({"role": "user", "content": "long"},), {"type": "text"}, max_tokens=3)])
+    assert free.error is None  # bounded free text may stop anywhere

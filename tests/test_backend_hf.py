@@ -193,9 +193,11 @@ def test_batched_equals_one_at_a_time(backend):
     backend.token_budget = 10_000
     backend.prefix_reuse = True  # the three pair prompts share a long prefix: same answers
     try:
+        before = backend.reused_tokens
         for reused, res in zip(backend.choice_logprobs(REQUESTS), batched):
             assert reused.logprobs == pytest.approx(res.logprobs, abs=1e-4)
             assert (reused.tokens_in, reused.tokens_out) == (res.tokens_in, res.tokens_out)
+        assert backend.reused_tokens > before  # the prefix really was served from its cache
     finally:
         backend.prefix_reuse, backend.token_budget = False, backend.batch_size * 512
 
@@ -241,3 +243,121 @@ def test_json_schema_generation_parses_and_compiles_once(backend):
     compiled = backend.indexes.compiled
     [again] = backend.generate([req])
     assert again.text == first.text and backend.indexes.compiled == compiled  # greedy, index reused
+
+
+# ------------------------------------------------------------------ per-request errors, no model
+class _CharTokenizer:
+    """One token per character; the chat template refuses prompts that contain REFUSE."""
+
+    eos_token_id = 0
+    pad_token_id = 0
+
+    def apply_chat_template(self, messages, add_generation_prompt=True, tokenize=False):
+        from jinja2 import TemplateError
+
+        text = "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
+        if "REFUSE" in text:
+            raise TemplateError("Conversation roles must alternate user/assistant")
+        return text
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [ord(c) for c in text]}
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(chr(i) for i in ids if i)
+
+
+def _stubbed(monkeypatch):
+    """A backend with the character tokenizer and no weights; batches are recorded, not run."""
+    b = _bare(max_context=4096)
+    monkeypatch.setattr(b, "_tok", _CharTokenizer())
+    monkeypatch.setattr(b, "_model", object())
+    batches = []
+
+    def choice_batch(items, **kwargs):
+        batches.append(len(items))
+        return [hf.ChoiceResult(tuple(-1.0 for _ in it.options), tokens_in=len(it.prompt)) for it in items]
+
+    def generate_batch(items, index=None):
+        batches.append(len(items))
+        return [hf.Generation("ok", tokens_in=len(it.prompt)) for it in items]
+
+    monkeypatch.setattr(b, "_choice_batch", choice_batch)
+    monkeypatch.setattr(b, "_generate_batch", generate_batch)
+    return b, batches
+
+
+def test_unservable_choice_requests_fail_alone(monkeypatch):
+    b, batches = _stubbed(monkeypatch)
+    requests = [ChoiceRequest(_msgs("fine"), ("yes", "no")), ChoiceRequest(_msgs("REFUSE me"), ("yes", "no")),
+                ChoiceRequest(_msgs("no options"), ()), ChoiceRequest(_msgs("empty"), ("yes", "")),
+                ChoiceRequest(_msgs("also fine"), ("A", "B", "C"))]
+    fine, refused, none, empty, also = b.choice_logprobs(requests)
+    assert batches == [2]  # the two servable requests, in one micro-batch
+    assert fine.logprobs == (-1.0, -1.0) and also.logprobs == (-1.0, -1.0, -1.0)
+    assert fine.error is None and also.error is None
+    assert refused.error == ("cannot prepare the request: TemplateError: "
+                             "Conversation roles must alternate user/assistant")
+    assert none.error == "a choice request needs at least one option"
+    assert empty.error == "option '' is empty: it has no tokens"
+    monkeypatch.setattr(b, "_max_context", 4)
+    [long_option] = b.choice_logprobs([ChoiceRequest(_msgs("x"), ("yes", "much too long"))])
+    assert "leaves no room for the prompt" in long_option.error
+
+
+def test_unservable_generate_requests_fail_alone_and_constraints_compile_once(monkeypatch):
+    b, batches = _stubbed(monkeypatch)
+    lookups = []
+    monkeypatch.setattr(b, "_constraint_index", lambda constraint: lookups.append(constraint))
+    b.token_budget = 40  # 28 tokens a row (prompt + answer): one request per micro-batch
+    text = {"type": "text"}
+    out = b.generate([GenerateRequest(_msgs("one"), text, max_tokens=8), GenerateRequest(_msgs("REFUSE"), text),
+                      GenerateRequest(_msgs("two"), text, max_tokens=8)])
+    assert [g.text for g in out] == ["ok", "", "ok"] and out[1].error.startswith("cannot prepare the request")
+    assert batches == [1, 1] and lookups == [text]  # two micro-batches, one constraint lookup
+
+
+def test_load_failure_is_remembered(monkeypatch):
+    attempts = []
+
+    def broken(resolved, device, dtype):
+        attempts.append(resolved)
+        raise OSError("no config.json here")
+
+    monkeypatch.setattr(hf, "load_model", broken)
+    b = _bare()
+    for _ in range(3):
+        with pytest.raises(BackendError, match="could not load model .*: OSError: no config.json here"):
+            b.choice_logprobs([ChoiceRequest(_msgs("x"), ("yes", "no"))])
+    with pytest.raises(BackendError, match="no config.json here"):
+        b.generate([GenerateRequest(_msgs("x"), {"type": "text"})])
+    assert len(attempts) == 1
+
+
+def test_decode_flags_a_constrained_answer_cut_off_at_max_tokens(monkeypatch):
+    from outlines_core import Index, Vocabulary
+
+    b, _ = _stubbed(monkeypatch)
+    index = Index('"[a-z]+"', Vocabulary(0, {'"': [34], "a": [97], "b": [98]}))
+    request = GenerateRequest(_msgs("x"), {"type": "regex", "pattern": '"[a-z]+"'}, max_tokens=3)
+    item = hf._Gen(request, [1, 2], False, 3)
+    done, cut = b._decode(item, [34, 97, 34], index), b._decode(item, [34, 97, 98], index)
+    ended = b._decode(item, [34, 98, 34, 0, 0], index)  # end-of-sequence, then padding
+    assert (done.text, done.error) == ('"a"', None) and (ended.text, ended.error) == ('"b"', None)
+    assert (cut.text, cut.error) == ('"ab', "answer cut off at max_tokens=3 before it was complete")
+    assert b._decode(item, [97, 98, 97], None).error is None  # free text may stop anywhere
+
+
+@pytest.mark.model
+def test_cut_off_json_and_bad_requests_fail_alone_on_the_model(backend):
+    schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["good", "bad"]}},
+              "required": ["verdict"]}
+    ask = _msgs("Judge the answer '4' to 2+2. Reply in JSON.")
+    short, full = backend.generate([GenerateRequest(ask, {"type": "json", "schema": schema}, max_tokens=3),
+                                    GenerateRequest(ask, {"type": "json", "schema": schema}, max_tokens=20)])
+    assert short.error == "answer cut off at max_tokens=3 before it was complete" and short.tokens_out == 3
+    assert full.error is None and json.loads(full.text)["verdict"] in ("good", "bad")
+    assert short.text and full.text.startswith(short.text)  # greedy: the same answer, cut short
+    good, empty = backend.choice_logprobs([ChoiceRequest(ask, ("yes", "no")), ChoiceRequest(ask, ("yes", ""))])
+    assert good.error is None and len(good.logprobs) == 2
+    assert empty.error == "option '' is empty: it has no tokens" and empty.logprobs == ()

@@ -90,3 +90,22 @@ def test_missing_and_directory(tmp_path: Path) -> None:
         compile_file(tmp_path / "nope.skill")
     with pytest.raises(SkillError, match="is a directory"):
         compile_file(tmp_path)
+
+
+def test_a_broken_builtin_module_does_not_hide_registered_verifiers(monkeypatch) -> None:
+    """The checker falls back to ``registry.registered()`` when the built-ins fail to import."""
+    from skilldsl.compiler import compile_source
+    from skilldsl.verifiers import registry
+
+    registry.get("ref.match")  # the built-ins are registered now, as a plugin would be
+
+    def broken(*_args):
+        raise ImportError("no module named 'math_verify'")
+
+    monkeypatch.setattr(registry, "get", broken)
+    monkeypatch.setattr(registry, "all_verifiers", broken)
+    body = "skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n  same:\n    check: CALL\nreward: same\n"
+    program = compile_source(body.replace("CALL", "ref.match(response, response)"), "t.skill")
+    assert program.evidence["same"]["verifier"] == {"name": "ref.match", "version": "1"}
+    with pytest.raises(SkillError, match=r"t.skill:6:12: error: unknown verifier 'ref.mach' \(did you mean 'ref.match'\?\)"):
+        compile_source(body.replace("CALL", "ref.mach(response, response)"), "t.skill")

@@ -18,7 +18,7 @@ from skilldsl.ir import Program, compute_reward_id
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
-STOCK = ["math_answer", "instruction_following", "code_tests", "pairwise_judge", "reward_judge"]
+STOCK = ["math_answer", "instruction_following", "code_tests", "pairwise_judge", "reward_judge", "best_of_n"]
 
 
 @pytest.mark.parametrize("name", STOCK)
@@ -52,6 +52,7 @@ def test_stock_skill_contract() -> None:
         "code_tests": ("pointwise", {"prompt", "response", "test", "entry_point"}),
         "pairwise_judge": ("pairwise", {"prompt", "a", "b"}),
         "reward_judge": ("pairwise", {"prompt", "a", "b", "reference", "checklist"}),
+        "best_of_n": ("listwise", {"prompt", "responses", "reference"}),
     }
     for name, (mode, inputs) in want.items():
         program = compile_file(ROOT / "skills" / f"{name}.skill")

@@ -59,6 +59,8 @@ def test_expression_text_is_the_scalar_as_written() -> None:
     (HEAD + JUDGE + "reward: 1\n1: x\n", (9, 1), "quote it"),
     (HEAD + JUDGE + "reward: &r [*r]\n", (8, 9), "recursive YAML alias"),
     (HEAD + "\tevidence: {}\n", (4, 1), "tabs"),
+    (HEAD + 'evidence:\n  judge: {ask: {user: "{{ response }}"}, answer: choice(A, B, tie)}\nreward: 1\n', (5, 63),
+     "unknown key 'tie)' in evidence.judge; inside { } a comma ends a value: quote it"),
 ])
 def test_document_errors(text: str, position: tuple[int, int], message: str) -> None:
     with pytest.raises(SkillError) as info:

@@ -128,3 +128,37 @@ reward: mean(found, equal, exact)
     assert program.plan["eager"] == ["exact", "found"]
     assert program.plan["lazy"] == ["equal"]
     assert program.evidence["equal"]["deps"] == ["found"]
+
+
+_NUMBERS = """
+skill: t
+mode: pointwise
+inputs: {response: text}
+settings: {retries: RETRIES, temperature: TEMPERATURE}
+evidence:
+  passes:
+    run: result = True
+    uses: [response]
+    timeout: TIMEOUT
+  judge:
+    ask: {user: "{{ response }}"}
+    answer: score(1, 5)
+    samples: SAMPLES
+reward: mean(passes, (expect(judge) - 1) / 4) * ONE
+"""
+
+
+def _numbers(**values: str):
+    text = _NUMBERS
+    for key, value in {"RETRIES": "2", "TEMPERATURE": "1", "TIMEOUT": "5", "SAMPLES": "3", "ONE": "1", **values}.items():
+        text = text.replace(key, value)
+    return _compile(text)
+
+
+def test_numerically_equal_settings_give_the_same_reward_id() -> None:
+    base = _numbers()
+    for key, value in {"RETRIES": "2.0", "TEMPERATURE": "1.0", "TIMEOUT": "5.0", "SAMPLES": "3.0", "ONE": "1.0"}.items():
+        assert _numbers(**{key: value}).to_bytes() == base.to_bytes(), key
+    timeout, temperature = base.evidence["passes"]["limits"]["timeout"], base.doc["settings"]["temperature"]
+    assert (type(timeout), type(temperature)) == (int, float)
+    assert _numbers(TIMEOUT="5.5").reward_id != base.reward_id

@@ -9,6 +9,7 @@ from skilldsl.eval.formats import FORMATS, detect_format
 from skilldsl.eval.formats.lists import final_answer
 
 FIX = Path(__file__).parent / "fixtures" / "eval"
+SHARED_GSM8K = Path(__file__).resolve().parents[2] / "shared" / "bench" / "gsm8k"
 
 
 def reasons(dataset):
@@ -98,6 +99,26 @@ def test_final_answer_normalisation():
     assert final_answer("total\nA: 90,000") == "90000"
     assert final_answer("It takes 3.0 bolts\nA: 3.0") == "3"
     assert final_answer("no digits here") is None
+    # endings of GSM8K graded solutions (openai/grade-school-math @ 3101c7d50724) the eval's
+    # former extraction misread as "14", "5" and "10"
+    assert final_answer("the number of women remaining is 9/14-20 = 7/14\nA: 7/14") == "0.5"
+    assert final_answer("she can start at 12/60=1/5 pm\nA: 1/5") == "0.2"
+    assert final_answer("so Peter is 10+John's age\nA: 10+John's age") == "10+John's age"
+    assert final_answer("A: 0." + "3" * 60 + "5") == "0." + "3" * 60 + "5"  # long decimals stay exact
+
+
+@pytest.mark.skipif(not (SHARED_GSM8K / "test.jsonl").exists(), reason="needs ../shared/bench/gsm8k")
+def test_final_answer_agrees_with_math_equivalent_on_every_gsm8k_solution():
+    """One final-answer reading: equal keys exactly when math.equivalent says equal."""
+    from skilldsl.verifiers.math import equivalent_fast
+
+    d = read_dataset(SHARED_GSM8K)
+    pairs = [(c, i.inputs["reference"]) for i in d.items for c in i.candidates]
+    assert len(pairs) == 4 * 1319
+    for solution, reference in pairs:
+        verdict = equivalent_fast(solution, reference)
+        if verdict is not None and verdict.status == "ok":
+            assert (final_answer(solution) == reference) == verdict.value, solution[-200:]
 
 
 def test_unknown_format_lists_known_ones(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from skilldsl.ir import FORMAT, Program, canonical_json, compute_reward_id
+from skilldsl.ir import FORMAT, Program, canonical_json, canonical_numbers, compute_reward_id
 from skilldsl.ir.program import validate_doc
 
 
@@ -44,6 +44,24 @@ def test_reward_id_ignores_description_but_not_semantics():
     assert compute_reward_id(_doc(about="other words", source="moved.skill")) == base
     assert compute_reward_id(_doc(reward={"const": 0})) != base
     assert compute_reward_id(_doc(version=2)) != base
+
+
+def test_canonical_numbers_make_whole_numbers_ints_but_temperatures_floats():
+    doc = {"limits": {"timeout": 5.0, "memory_mb": 512}, "reward": {"const": 0.5}, "xs": [1.0, True, 2.5],
+           "settings": {"temperature": 0, "seed": 0.0}, "decoding": {"temperature": 0.7}, "big": 1e300, "s": "1.0"}
+    out = canonical_numbers(doc)
+    assert out == {"limits": {"timeout": 5, "memory_mb": 512}, "reward": {"const": 0.5}, "xs": [1, True, 2.5],
+                   "settings": {"temperature": 0.0, "seed": 0}, "decoding": {"temperature": 0.7}, "big": 1e300,
+                   "s": "1.0"}
+    assert [type(x) for x in (out["limits"]["timeout"], out["xs"][1], out["settings"]["temperature"])] == [int, bool, float]
+    assert doc["limits"]["timeout"] == 5.0 and isinstance(doc["limits"]["timeout"], float)  # not mutated
+
+
+def test_equal_numbers_give_equal_reward_ids():
+    five = Program.from_doc(_doc(reward={"const": 5}, settings={"temperature": 1}))
+    five_point_o = Program.from_doc(_doc(reward={"const": 5.0}, settings={"temperature": 1.0}))
+    assert five.reward_id == five_point_o.reward_id and five.to_bytes() == five_point_o.to_bytes()
+    assert five.reward_id != Program.from_doc(_doc(reward={"const": 5.5})).reward_id
 
 
 def test_save_load_roundtrip(tmp_path):

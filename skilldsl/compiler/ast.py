@@ -96,8 +96,9 @@ class Evidence:
     span: Span
     about: str = ""
     when: Expr | None = None
-    each: str | None = None
+    each: str | tuple[str, ...] | None = None     # a list input, or the inputs of `each: [a, b]`
     each_span: Span | None = None
+    each_item_spans: tuple[Span, ...] = ()         # `each: [a, b]`: where each name is
     check: Call | None = None                      # check
     prompt: dict = field(default_factory=dict)     # ask / route: {"system"?: Template, "user": Template}
     answer: Answer | None = None                   # ask / route
@@ -114,6 +115,13 @@ class Evidence:
     options: tuple[str, ...] = ()                  # route
     input: Template | None = None                  # model
     spans: dict = field(default_factory=dict)      # key -> Span, for messages about one option
+
+    @property
+    def each_inputs(self) -> tuple[str, ...]:
+        """The inputs ``each`` reads: the list input, or every input of ``each: [a, b]``."""
+        if self.each is None:
+            return ()
+        return self.each if isinstance(self.each, tuple) else (self.each,)
 
 
 @dataclass(frozen=True)

@@ -48,21 +48,17 @@ _RESERVED = frozenset({"item", "index", "candidate", "files", "if", "else", "and
 
 def lookup_verifier(name: str):
     """The registered verifier ``name`` or None (a broken built-in module must not stop a build)."""
+    return _verifiers().get(name)
+
+
+def _verifiers() -> dict:
+    """Every verifier by name; if a built-in module is broken, those registered anyway (plugins)."""
     from ..verifiers import registry
 
     try:
-        return registry.get(name)
+        return {v.name: v for v in registry.all_verifiers()}
     except ImportError:
-        return registry._REGISTRY.get(name)  # built-ins unavailable: user-registered ones still count
-
-
-def _all_verifier_names() -> list[str]:
-    from ..verifiers import registry
-
-    try:
-        return [v.name for v in registry.all_verifiers()]
-    except ImportError:
-        return sorted(registry._REGISTRY)
+        return registry.registered()
 
 
 def evidence_type(ev: Evidence) -> str:
@@ -71,7 +67,7 @@ def evidence_type(ev: Evidence) -> str:
         base = {"choice": "choice", "score": "score", "json": "json"}.get(ev.answer.type, "text")
     else:
         base = {"check": "bool", "run": "json", "route": "any", "model": "number"}[ev.kind]
-    return f"list[{base}]" if ev.each else base
+    return f"list[{base}]" if ev.each is not None else base
 
 
 def check_skill(skill: Skill) -> Analysis:
@@ -155,14 +151,20 @@ class _Checker:
 
     def evidence_locals(self, ev: Evidence) -> dict:
         names = dict(self.reward_locals())
-        if ev.each:
-            inp = self.skill.inputs.get(ev.each)
-            names.update(item=element(inp.type) if inp else "any", index="integer")
+        if ev.each is not None:
+            names.update(item=self.item_type(ev), index="integer")
         return names
+
+    def item_type(self, ev: Evidence) -> str:
+        """The type of ``item``: text for ``each: [a, b]``, else the list input's item type."""
+        if isinstance(ev.each, tuple):
+            return "text"
+        inp = self.skill.inputs.get(ev.each)
+        return element(inp.type) if inp else "any"
 
     # -- evidence --------------------------------------------------------------------
     def check_evidence(self, ev: Evidence) -> None:
-        if ev.each:
+        if ev.each is not None:
             self.check_each(ev)
         if ev.when is not None:
             t = self.typeof(ev.when, _Scope(ev, "when", self.evidence_locals(ev)))
@@ -171,17 +173,35 @@ class _Checker:
         getattr(self, f"check_{ev.kind}")(ev)
 
     def check_each(self, ev: Evidence) -> None:
-        inp = self.skill.inputs.get(ev.each)
+        """``each: <list input>``, or ``each: [a, b]``: distinct text inputs, one item each."""
+        if not isinstance(ev.each, tuple):
+            self.each_input(ev, ev.each, ev.each_span)
+            return
+        if not ev.each:
+            self.out.error(ev.each_span, "each: the list of inputs is empty; name the text inputs "
+                           "to judge one at a time, e.g. each: [a, b]")
+        for i, (name, span) in enumerate(zip(ev.each, ev.each_item_spans)):
+            if name in ev.each[:i]:
+                self.out.error(span, f"each: '{name}' is listed twice")
+            else:
+                self.each_input(ev, name, span)
+
+    def each_input(self, ev: Evidence, name: str, span: Span) -> None:
+        """One input ``each`` reads: a list input, or a text input listed in ``each: [...]``."""
+        inp = self.named_input(ev, "each", name, span)
         if inp is None:
-            hint = did_you_mean(ev.each, self.skill.inputs)
-            self.out.error(ev.each_span, f"each: '{ev.each}' is not an input{hint}")
-        elif not is_list(inp.type):
-            self.out.error(ev.each_span, f"each: '{ev.each}' is {describe(inp.type)}, not a list; "
-                           "declare it as list (or list[number])")
-        elif inp.visibility == "label":
-            self.out.error(ev.each_span, f"each: '{ev.each}' is a label input; labels reach no evidence")
+            return
+        listed = isinstance(ev.each, tuple)
+        if listed and inp.type != "text":
+            hint = f" (to fan out over its items, write each: {name})" if is_list(inp.type) else ""
+            self.out.error(span, f"each: '{name}' is {describe(inp.type)}; each: [...] takes text inputs, "
+                           f"one item per input{hint}")
+        elif not listed and not is_list(inp.type):
+            self.out.error(span, f"each: '{name}' is {describe(inp.type)}, not a list; "
+                           f"declare it as list (or list[number]), or write each: [{name}, ...] to judge text "
+                           "inputs one at a time")
         else:
-            self.reads[ev.name].add(ev.each)
+            self.reads[ev.name].add(name)
 
     def check_check(self, ev: Evidence) -> None:
         call = ev.check
@@ -190,7 +210,7 @@ class _Checker:
         arg_types = [self.typeof(a, scope) for a in call.args]
         kw_types = {k: self.typeof(v, scope) for k, v in call.kwargs}
         if spec is None:
-            hint = did_you_mean(call.func, _all_verifier_names())
+            hint = did_you_mean(call.func, sorted(_verifiers()))
             self.out.error(call.func_span, f"unknown verifier '{call.func}'{hint} (`skilldsl verifiers` lists them)")
             return
         self.verifiers[ev.name] = spec
@@ -240,6 +260,9 @@ class _Checker:
         span = ev.spans.get("swap")
         if self.skill.mode != "pairwise":
             self.out.error(span, "swap: only a pairwise skill can swap a and b")
+        elif isinstance(ev.each, tuple):
+            self.out.error(span, f"swap: each: [{', '.join(ev.each)}] judges each input alone, so there is "
+                           "no order of a and b to cancel (and mirroring the labels would be wrong); drop swap")
         elif ev.answer.type != "choice" or len(ev.answer.labels) not in (2, 3):
             self.out.error(span, "swap needs a choice of 2 labels (A, B) or 3 (A, B, tie): "
                            "the first two are exchanged when a and b are")
@@ -272,11 +295,11 @@ class _Checker:
             if self.named_input(ev, "uses", name) is not None:
                 self.reads[ev.name].add(name)
 
-    def named_input(self, ev: Evidence, key: str, name: str):
-        """The input that ``key:`` (``allow`` or ``uses``) of ``ev`` names; None, after an error,
-        when there is no such input or it is a label (labels reach no evidence)."""
+    def named_input(self, ev: Evidence, key: str, name: str, span: Span | None = None):
+        """The input that ``key:`` (``allow``, ``uses`` or ``each``) of ``ev`` names; None, after an
+        error at ``span`` (default: the key's), when there is no such input or it is a label."""
         inp = self.skill.inputs.get(name)
-        span = ev.spans.get(key)
+        span = span or ev.spans.get(key)
         if inp is None:
             self.out.error(span, f"{key}: '{name}' is not an input{did_you_mean(name, self.skill.inputs)}")
         elif inp.visibility == "label":
@@ -405,9 +428,27 @@ class _Checker:
         if is_list(t) or t == "text":
             if not accepts("integer", i):
                 self.out.error(e.index.span, f"an index must be an integer, but this is {describe(i)}")
+            self.check_index_range(e)
             return element(t) if is_list(t) else "text"
         self.out.error(e.span, f"cannot index {describe(t)}")
         return "any"
+
+    def check_index_range(self, e: Index) -> None:
+        """A constant index into the list of an ``each: [...]`` evidence (whose length is known)
+        must be in range; Python-style negative indexes count from the end."""
+        ev, at = self.fixed_fan_out(e.obj), _const_int(e.index)
+        if ev is None or at is None or -len(ev.each) <= at < len(ev.each):
+            return
+        self.out.error(e.index.span, f"index {at} is out of range: '{ev.name}' has {len(ev.each)} item(s), "
+                       f"one per input of each: [{', '.join(ev.each)}] (indexes 0 to {len(ev.each) - 1})")
+
+    def fixed_fan_out(self, e: Expr) -> "Evidence | None":
+        """The ``each: [...]`` evidence whose per-item list ``e`` is (the evidence, or ``p``,
+        ``expect``, ``vote`` of it), or None."""
+        if isinstance(e, Call) and e.func in ("p", "expect", "vote") and e.args:
+            e = e.args[0]
+        ev = self.skill.evidence.get(e.id) if isinstance(e, Name) else None
+        return ev if ev is not None and isinstance(ev.each, tuple) else None
 
     def type_unary(self, e: Unary, scope: _Scope) -> str:
         t = self.typeof(e.operand, scope)
@@ -415,7 +456,9 @@ class _Checker:
         if not accepts(want, t):
             self.out.error(e.operand.span, f"'{'not' if e.op == 'not' else '-'}' needs {describe(want)}, "
                            f"but this is {describe(t)}")
-        return "bool" if e.op == "not" else "number"
+        if e.op == "not":
+            return "bool"
+        return "integer" if t == "integer" else "number"  # `-1` stays an integer: an index
 
     def type_binary(self, e: Binary, scope: _Scope) -> str:
         left, right = self.typeof(e.left, scope), self.typeof(e.right, scope)
@@ -491,7 +534,7 @@ class _Checker:
     def derived_from(self, ev: Evidence, name: str, references: set) -> dict:
         """reference input -> evidence path, for what the prompt of ``ev`` reads as ``name``."""
         if name == "item":
-            return {ev.each: ()} if ev.each in references else {}
+            return {source: () for source in ev.each_inputs if source in references}
         return _derivations(name, self.reads, self.deps, references)
 
     def check_unused(self) -> None:
@@ -558,6 +601,16 @@ def _leak_message(ev: Evidence, name: str, source: str, path: tuple) -> str:
             f"add it to `allow` if {reader} may see it")
 
 
+def _const_int(e: Expr) -> "int | None":
+    """The value of a constant integer expression (``2``, ``-1``), else None."""
+    if isinstance(e, Unary) and e.op == "neg":
+        inner = _const_int(e.operand)
+        return None if inner is None else -inner
+    if isinstance(e, Const) and isinstance(e.value, int) and not isinstance(e.value, bool):
+        return e.value
+    return None
+
+
 def _prompt_templates(ev: Evidence) -> tuple:
     """The templates of an ``ask``/``route`` prompt or a ``model`` input."""
     return (ev.input,) if ev.kind == "model" else tuple(ev.prompt.values())
@@ -609,17 +662,17 @@ def _type_p(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     elif ev is not None and isinstance(label, Const) and label.value not in ev.answer.labels:
         ck.out.error(label.span, f"{label.value!r} is not a label of '{ev.name}' "
                      f"(labels: {', '.join(ev.answer.labels)})")
-    return "list[number]" if ev is not None and ev.each else "number"
+    return "list[number]" if ev is not None and ev.each is not None else "number"
 
 
 def _type_expect(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     ev = _evidence_arg(ck, e, scope, "score")
-    return "list[number]" if ev is not None and ev.each else "number"
+    return "list[number]" if ev is not None and ev.each is not None else "number"
 
 
 def _type_vote(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     ev = _evidence_arg(ck, e, scope, "choice")
-    return "list[text]" if ev is not None and ev.each else "text"
+    return "list[text]" if ev is not None and ev.each is not None else "text"
 
 
 def _type_weighted(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:

@@ -31,8 +31,13 @@ def _reward_refs(expr) -> set:
 
 
 def _label(name: str, node: dict) -> str:
-    kind = node["kind"] if node["kind"] != "each" else f"each {node['body']['kind']} over {node['over']}"
+    kind = node["kind"] if node["kind"] != "each" else f"each {node['body']['kind']} over {_over(node['over'])}"
     return f"{name}\\n{kind}, cost {node['cost']}"
+
+
+def _over(over: "str | list") -> str:
+    """An ``each`` node's ``over``: a list input's name, or ``[a, b]`` for a list of inputs."""
+    return f"[{', '.join(over)}]" if isinstance(over, list) else over
 
 
 def to_mermaid(program: Program) -> str:

@@ -394,8 +394,11 @@ def _diagnostic(doc: Document, err) -> Diagnostic:
 def _unknown_key(doc: Document, err, path) -> Diagnostic:
     allowed = sorted(err.schema.get("properties", {}))
     extra = sorted(k for k in err.instance if k not in allowed)
-    key = extra[0] if extra else ""
-    hint = did_you_mean(key, allowed)
+    # `{answer: choice(yes, no)}`: a flow mapping's comma split the call, leaving the key `no)`
+    split = [k for k in extra if ")" in k and "(" not in k]
+    key = (split or extra or [""])[0]
+    hint = '; inside { } a comma ends a value: quote it, as in answer: "choice(yes, no)"' if split \
+        else did_you_mean(key, allowed)
     where = "at the top level" if not path else f"in {_where(path)}"
     return Diagnostic(doc.key_span(path + (key,)),
                       f"unknown key '{key}' {where}{hint} (allowed: {', '.join(allowed)})")

@@ -89,9 +89,14 @@ def _attr(e: Attr, skill: Skill) -> dict:
     return {"get": lower_expr(e.obj, skill), "key": e.name}
 
 
-def _call(e: Call, skill: Skill) -> dict:
-    return {"call": e.func, "args": [lower_expr(a, skill) for a in e.args],
+def _arguments(e: Call, skill: Skill) -> dict:
+    """A call's ``args`` and ``kwargs``: of a builtin call, or of a ``check``'s verifier."""
+    return {"args": [lower_expr(a, skill) for a in e.args],
             "kwargs": {k: lower_expr(v, skill) for k, v in e.kwargs}}
+
+
+def _call(e: Call, skill: Skill) -> dict:
+    return {"call": e.func, **_arguments(e, skill)}
 
 
 _LOWER = {
@@ -114,10 +119,12 @@ def _evidence(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
     body = {"kind": ev.kind, "when": None if ev.when is None else lower_expr(ev.when, skill), **common}
     body.update(_KIND[ev.kind](skill, ev, analysis))
     body["cost"] = _cost(ev, skill)
-    if not ev.each:
+    if ev.each is None:
         return body
-    return {"kind": "each", "over": ev.each, "var": "item", "body": body, "when": None,
-            "cost": body["cost"] * _EACH_FACTOR, **common}
+    # `each: [a, b]` lowers to the list of input names: the runtime builds one item per input
+    over = list(ev.each) if isinstance(ev.each, tuple) else ev.each
+    return {"kind": "each", "over": over, "var": "item", "body": body, "when": None,
+            "cost": body["cost"] * _fan_out(ev), **common}
 
 
 def _cost(ev: Evidence, skill: Skill) -> int:
@@ -129,14 +136,19 @@ def _cost(ev: Evidence, skill: Skill) -> int:
 
 
 def _total_cost(ev: Evidence, skill: Skill) -> int:
-    return _cost(ev, skill) * (_EACH_FACTOR if ev.each else 1)
+    return _cost(ev, skill) * _fan_out(ev)
+
+
+def _fan_out(ev: Evidence) -> int:
+    """How many times ``each`` runs the body: known for a list of inputs, guessed for a list input."""
+    if ev.each is None:
+        return 1
+    return len(ev.each) if isinstance(ev.each, tuple) else _EACH_FACTOR
 
 
 def _check(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
     spec = analysis.verifiers[ev.name]
-    return {"verifier": {"name": spec.name, "version": spec.version},
-            "args": [lower_expr(a, skill) for a in ev.check.args],
-            "kwargs": {k: lower_expr(v, skill) for k, v in ev.check.kwargs}}
+    return {"verifier": {"name": spec.name, "version": spec.version}, **_arguments(ev.check, skill)}
 
 
 def _decoding(skill: Skill, ev: Evidence) -> dict:

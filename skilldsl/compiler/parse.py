@@ -123,7 +123,7 @@ def _evidence(doc: Document, name: str, out: Collector) -> Evidence:
             out.error(doc.key_span(path + (key,)), f"'{key}' does not apply to {kind} evidence '{name}'")
     fields = dict(
         name=name, kind=kind, span=doc.key_span(path), about=(spec.get("about") or "").strip(),
-        each=spec.get("each"), each_span=doc.span(path + ("each",)) if "each" in spec else None,
+        **_each_fields(doc, path, spec.get("each")),
         spans={k: doc.key_span(path + (k,)) for k in spec},
     )
     with out.guard():
@@ -132,6 +132,17 @@ def _evidence(doc: Document, name: str, out: Collector) -> Evidence:
     with out.guard():
         fields.update(_KIND_FIELDS[kind](doc, path, spec))
     return Evidence(**fields)
+
+
+def _each_fields(doc: Document, path: tuple, each) -> dict:
+    """``each: <list input>`` (a name) or ``each: [a, b]`` (a tuple of names, with their spans)."""
+    if each is None:
+        return {}
+    fields = {"each": each, "each_span": doc.span(path + ("each",))}
+    if isinstance(each, list):
+        fields["each"] = tuple(each)
+        fields["each_item_spans"] = tuple(doc.span(path + ("each", i)) for i in range(len(each)))
+    return fields
 
 
 def _check_fields(doc: Document, path: tuple, spec: dict) -> dict:

@@ -6,7 +6,8 @@
   round's pairs and receives P(first beats second), so a runner can batch a round across items.
 - :func:`round_robin`: every pair once; :func:`bradley_terry` (MM algorithm, Hunter 2004),
   :func:`elo` or :func:`borda` turn the soft outcomes into ratings.
-- :func:`consensus` / :func:`majority`: agreement of final answers across candidates.
+- :func:`majority`: the most common final answers (majority vote). Agreement as evidence a
+  skill can use is the verifier ``math.consensus``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from itertools import combinations
 from typing import Callable, Generator
 
 __all__ = ["argmax", "knockout", "run_knockout", "round_robin", "bradley_terry", "elo", "borda",
-           "RATINGS", "consensus", "majority", "Outcome"]
+           "RATINGS", "majority", "Outcome"]
 
 # (i, j, p): candidate i beat candidate j with probability p
 Outcome = tuple
@@ -109,14 +110,6 @@ def borda(n: int, outcomes: list) -> list:
 
 
 RATINGS = {"bt": bradley_terry, "elo": elo, "borda": borda}
-
-
-def consensus(answers: list) -> list:
-    """For each candidate, the share of the *other* candidates with the same final answer
-    (None = no answer agrees with nothing). The evidence behind majority voting."""
-    counts = Counter(a for a in answers if a is not None)
-    others = max(len(answers) - 1, 1)
-    return [(counts[a] - 1) / others if a is not None else 0.0 for a in answers]
 
 
 def majority(answers: list) -> list:

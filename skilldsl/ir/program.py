@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "Program", "canonical_json", "compute_reward_id", "schema_path", "validate_doc"]
+__all__ = ["FORMAT", "Program", "canonical_json", "canonical_numbers", "compute_reward_id", "schema_path",
+           "validate_doc"]
 
 FORMAT = "skilldsl-ir/1"
 # Fields that describe a skill but do not change the reward it computes.
 _NOT_HASHED = ("reward_id", "about", "source")
+# Numbers under these keys are always floats (as lowering has always written them); any other
+# whole number is an int. Either way `5` and `5.0` give the same bytes and the same reward id.
+_FLOAT_KEYS = frozenset({"temperature"})
+_EXACT = 2 ** 53  # beyond this a float does not hold every whole number: leave it as written
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -20,6 +25,22 @@ def canonical_json(doc: Any) -> bytes:
     return json.dumps(
         doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def canonical_numbers(value: Any, key: "str | None" = None) -> Any:
+    """``value`` with every number in one canonical form: whole numbers as ints (``5.0`` -> ``5``),
+    except temperatures, always floats (``0`` -> ``0.0``); bools and other floats unchanged."""
+    if isinstance(value, dict):
+        return {k: canonical_numbers(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical_numbers(v, key) for v in value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if key in _FLOAT_KEYS:
+        return float(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT:
+        return int(value)
+    return value
 
 
 def compute_reward_id(doc: dict) -> str:
@@ -84,10 +105,10 @@ class Program:
 
     @classmethod
     def from_doc(cls, doc: dict) -> "Program":
-        """Wrap an IR document, filling in the reward id."""
+        """Wrap an IR document with its numbers made canonical, filling in the reward id."""
         if doc.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} document (format={doc.get('format')!r})")
-        doc = dict(doc)
+        doc = canonical_numbers(doc)
         doc["reward_id"] = compute_reward_id(doc)
         return cls(doc)
 

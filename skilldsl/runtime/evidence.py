@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Generator
+from types import MappingProxyType
+from typing import Any, Callable, Generator
 
 from .backends.base import ChoiceRequest, GenerateRequest
 from .evaluate import Outcome, Pending, evaluate
@@ -21,6 +22,33 @@ from .values import Value, error, na, ok
 __all__ = ["compute", "evaluate_all", "softmax"]
 
 Co = Generator[Any, Any, Outcome]
+
+
+class _Memo:
+    """Facts about IR nodes that are the same for every sample, keyed by the identity of the
+    objects they derive from. Each entry holds its key objects, so their ids cannot be reused
+    while it is cached; the memo is emptied when full (programs come and go in tests)."""
+
+    def __init__(self, size: int = 2048):
+        self._entries: dict[tuple, tuple] = {}
+        self._size = size
+
+    def lookup(self, keys: tuple, make: Callable[[], Any], keep: Callable[[Any], bool] = lambda v: True) -> Any:
+        """The value cached for these objects, else ``make()`` (cached if ``keep`` says so)."""
+        ids = tuple(map(id, keys))
+        hit = self._entries.get(ids)
+        if hit is not None:
+            return hit[1]
+        value = make()
+        if keep(value):
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[ids] = (keys, value)
+        return value
+
+
+_VIEWS = _Memo()   # (program doc, ask/route/model node) -> what its prompt may read
+_CHECKS = _Memo()  # check node -> (verifier spec, argument expressions, kwarg names)
 
 
 def evaluate_all(exprs: list, row: Any, locals_: dict) -> Generator[Any, Any, list[Value]]:
@@ -89,6 +117,23 @@ def _from_verdict(out: JobOutcome) -> Outcome:
 
 
 def _check(row: Any, node: dict, locals_: dict) -> Co:
+    # a verifier that is not (yet) registered is looked up again next time: a plugin may add it
+    found = _CHECKS.lookup((node,), lambda: _verifier_call(node), keep=lambda v: not isinstance(v, Outcome))
+    if isinstance(found, Outcome):
+        return found
+    spec, exprs, keys = found
+    values = yield from evaluate_all(exprs, row, locals_)
+    bad = _first_unknown(values, "argument")
+    if bad is not None:
+        return bad
+    n = len(node.get("args", []))
+    args, kwargs = [v.value for v in values[:n]], dict(zip(keys, (v.value for v in values[n:])))
+    (out,) = yield [Job("verify", (spec, args, kwargs))]
+    return _from_verdict(out)
+
+
+def _verifier_call(node: dict) -> "tuple | Outcome":
+    """(spec, argument expressions, kwarg names) of a check node, or the error outcome."""
     from ..verifiers import registry
 
     ref = node["verifier"]
@@ -99,15 +144,7 @@ def _check(row: Any, node: dict, locals_: dict) -> Co:
         # the reward id promised this version; another one could score differently
         return Outcome(error(f"verifier {spec.name} is version {spec.version}, the skill was built with {ref['version']}"))
     keys = sorted(node.get("kwargs", {}))
-    exprs = list(node.get("args", [])) + [node["kwargs"][k] for k in keys]
-    values = yield from evaluate_all(exprs, row, locals_)
-    bad = _first_unknown(values, "argument")
-    if bad is not None:
-        return bad
-    n = len(node.get("args", []))
-    args, kwargs = [v.value for v in values[:n]], dict(zip(keys, (v.value for v in values[n:])))
-    (out,) = yield [Job("verify", (spec, args, kwargs))]
-    return _from_verdict(out)
+    return spec, list(node.get("args", [])) + [node["kwargs"][k] for k in keys], keys
 
 
 # -- run --------------------------------------------------------------------------------------
@@ -141,11 +178,14 @@ def _model(row: Any, node: dict, locals_: dict) -> Co:
 
 
 def _each(row: Any, node: dict, locals_: dict) -> Co:
-    over = row.inputs.get(node["over"])
-    if over is None:
-        over = locals_.get(node["over"], error(f"unknown list {node['over']!r}"))
-    if not over.is_ok:
-        return Outcome(over)
+    """One body per item of ``over``: a list input's items, or (``over`` a list of input names,
+    ``each: [a, b]``) those inputs' values; a missing one makes the evidence na, as a missing list does."""
+    names = node["over"] if isinstance(node["over"], list) else [node["over"]]
+    values = [row.inputs[n] if n in row.inputs else locals_.get(n, error(f"unknown input {n!r}")) for n in names]
+    bad = next((v for v in values if not v.is_ok), None)
+    if bad is not None:
+        return Outcome(bad)
+    over = ok([v.value for v in values]) if isinstance(node["over"], list) else values[0]
     if not isinstance(over.value, list):
         return Outcome(error(f"each: {node['over']!r} is not a list"))
     var = node.get("var", "item")
@@ -195,21 +235,31 @@ def template_context(row: Any, node: dict, locals_: dict, swapped: bool = False)
     the values of the evidence it depends on, and locals. Label inputs never."""
     # the compiler checked visibility: a reference input it lets a prompt read is in its
     # `reads` (or `allow`); anything else stays out of the context, label inputs always do
-    allowed = set(node.get("allow", ())) | set(node.get("reads", ()))
-    ctx: dict[str, Any] = {}
-    for name, spec in row.program.inputs.items():
-        vis = spec.get("visibility", "visible")
-        if vis == "label" or (vis == "reference" and name not in allowed):
-            continue
-        ctx[name] = row.inputs[name].value
+    names, files = _VIEWS.lookup((row.program.doc, node), lambda: _prompt_view(row.program, node))
+    ctx: dict[str, Any] = {name: row.inputs[name].value for name in names}
     if swapped:
         ctx["a"], ctx["b"] = ctx.get("b"), ctx.get("a")
-    ctx["files"] = {k: f.get("text", "") for k, f in row.program.doc.get("files", {}).items()}
+    ctx["files"] = files
     for dep in node.get("deps", []):
         if dep in row.outcomes:
             ctx[dep] = plain(row.outcomes[dep].value)
     ctx.update(locals_)
     return ctx
+
+
+def _prompt_view(program: Any, node: dict) -> tuple:
+    """(names of the inputs ``node``'s prompt may read, the read-only files mapping): the
+    same for every sample, so computed once per program and node."""
+    allowed = set(node.get("allow", ())) | set(node.get("reads", ()))
+    names = tuple(name for name, spec in program.inputs.items()
+                  if _shown(spec.get("visibility", "visible"), name, allowed))
+    files = MappingProxyType({k: f.get("text", "") for k, f in program.doc.get("files", {}).items()})
+    return names, files
+
+
+def _shown(visibility: str, name: str, allowed: set) -> bool:
+    """Label inputs never reach a prompt; reference inputs only where read or allowed."""
+    return not (visibility == "label" or (visibility == "reference" and name not in allowed))
 
 
 def _orders(row: Any, node: dict, locals_: dict) -> list[tuple[dict, ...]]:
@@ -348,7 +398,7 @@ def _route(row: Any, node: dict, locals_: dict) -> Co:
     """The judge picks one of the named evidence (a constrained choice); that one is then
     computed and its value is the route's value."""
     try:
-        (messages,) = _orders(row, {**node, "swap": False}, locals_)
+        messages = render_messages(node["prompt"], template_context(row, node, locals_))  # a route never swaps
     except RenderError as exc:
         return Outcome(error(str(exc)))
     labels = [str(x) for x in node.get("answer", {}).get("labels") or node["options"]]

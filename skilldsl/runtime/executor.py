@@ -98,7 +98,7 @@ class JobRunner:
                 reason = f"backend {getattr(backend, 'name', '?')} failed after {attempt + 1} attempt(s): {type(exc).__name__}: {exc}"
                 continue
             if len(results) == len(payloads):
-                return [JobOutcome(result=r, seconds=share) for r in results]
+                return [llm_outcome(r, share) for r in results]
             reason = f"backend returned {len(results)} results for {len(payloads)} requests"
         return [JobOutcome(failure=reason)] * len(payloads)
 
@@ -120,6 +120,17 @@ class JobRunner:
         except Exception as exc:  # the sandbox itself broke: fail these runs, not the batch
             return [JobOutcome(failure=f"sandbox failed: {type(exc).__name__}: {exc}")] * len(payloads)
         return [JobOutcome(result=v, seconds=share) for v in verdicts]
+
+
+def llm_outcome(result: Any, seconds: float) -> JobOutcome:
+    """One request's outcome: a result that carries an ``error`` (that request alone could not
+    be served) fails only its own job, with the backend's reason; it is not retried."""
+    if result is None:
+        return JobOutcome(failure="the backend returned no result for this request", seconds=seconds)
+    reason = getattr(result, "error", None)
+    if reason:
+        return JobOutcome(failure=str(reason), seconds=seconds)
+    return JobOutcome(result=result, seconds=seconds)
 
 
 def run_sandboxed(payloads: list) -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..ir import Program
+from .backends.base import BackendError, describe
 from .executor import Executor, combine_candidates
 from .result import Result, format_result
 
@@ -35,6 +36,7 @@ class Skill:
             raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
         self._injected = backend
         self._backends: dict[str, Any] = {}
+        self._unavailable: dict[str, str] = {}  # backend key -> why it could not be created
         self.stats = {"waves": 0, "calls": []}  # backend/verifier calls: (kind, model, n)
 
     # -- identity ------------------------------------------------------------------------
@@ -61,8 +63,14 @@ class Skill:
         """The backend serving model ``alias`` (or the scalar reward model ``alias`` names),
         created on first use."""
         key = f"rm:{alias}" if reward_model else alias
+        if key in self._unavailable:  # failed once: fail fast, every batch, with the same reason
+            raise BackendError(self._unavailable[key])
         if key not in self._backends:
-            self._backends[key] = self._make_reward_model(alias) if reward_model else self._make_backend(alias)
+            try:
+                self._backends[key] = self._make_reward_model(alias) if reward_model else self._make_backend(alias)
+            except Exception as exc:  # noqa: BLE001 - remembered, then reported per row
+                self._unavailable[key] = describe(exc)
+                raise BackendError(self._unavailable[key]) from exc
         return self._backends[key]
 
     @property

@@ -1,22 +1,26 @@
-"""Math verifiers: is the response's final answer equivalent to the reference answer?
+"""Math verifiers: is the response's final answer equivalent to the reference answer, and how
+many of the other candidates' final answers agree with it?
 
 Two paths. The exact path compares plain numbers (``1,000`` = ``1000.0``, ``$18`` = ``18``) with
 ``fractions.Fraction`` in microseconds; it decides nearly every GSM8K-style row and runs in the
 caller's process (``fast`` hook, see :mod:`skilldsl.verifiers.pool`). Everything else (LaTeX,
 fractions written as ``\\frac``, percentages against decimals, units, sets, intervals, symbolic
 expressions) goes to math-verify, whose time limits use signals: that is why the verifier is
-``isolate=True`` and runs in a worker process's main thread.
+``isolate=True`` and runs in a worker process's main thread. ``math.consensus`` compares one
+candidate with the others on the same two paths.
 """
 from __future__ import annotations
 
 import re
 import threading
+from decimal import localcontext
 
-from .answers import Answer, extract_answer, find_numbers, parse_number, reference_answer
-from .reference import LETTERS, extract_choice
+from .answers import Answer, clean_text, extract_answer, find_numbers, parse_number, reference_answer
+from .reference import LETTERS, canonical_number, extract_choice
 from .registry import Verdict, verifier
 
-__all__ = ["equivalent", "equivalent_fast", "equivalent_cas", "answer_found", "warm", "CAS_TIMEOUT"]
+__all__ = ["equivalent", "equivalent_fast", "equivalent_cas", "answer_found", "consensus", "consensus_fast",
+           "final_answer", "warm", "CAS_TIMEOUT"]
 
 CAS_TIMEOUT = 5  # seconds math-verify may spend parsing or comparing one side
 _RICH = re.compile(r"[\\^=(){}\[\]]|[a-zA-Z]\s*[-+*/]|[-+*/]\s*[a-zA-Z]")
@@ -27,6 +31,36 @@ def _answer_or_na(response: object) -> "Answer | Verdict":
     if answer is None:
         return Verdict.na("no final answer found in the response")
     return answer
+
+
+class _Reading:
+    """One final answer, parsed at most once per call: as a plain number, and for the CAS."""
+
+    def __init__(self, text: str, raw: str) -> None:
+        self.text = text  # what is compared: a prose answer's lone number, else the answer
+        self.raw = raw  # as written, for the percent sign a lone number drops
+        self.number = parse_number(text)
+        self._cas = None
+
+    @classmethod
+    def of(cls, answer: Answer) -> "_Reading":
+        return cls(_lone_number(answer), answer.text)
+
+    def same_number(self, other: "_Reading") -> bool | None:
+        """Equal as plain numbers; None when either is not one, or a percent sign makes it unclear."""
+        if self.number is None or other.number is None:
+            return None
+        if self.number != other.number and "%" in self.raw + other.raw:
+            return None  # "50%" vs "0.5": let the CAS decide what the percent means
+        return self.number == other.number
+
+    def cas(self, limit: "int | None") -> list:
+        """math-verify's parse of the answer (parsed on first use only)."""
+        if self._cas is None:
+            from math_verify import parse  # heavy (sympy): only where the CAS is needed
+
+            self._cas = parse(_as_latex(self.text), parsing_timeout=limit)
+        return self._cas
 
 
 def _lone_number(answer: Answer) -> str:
@@ -57,13 +91,11 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
     answer = _answer_or_na(response)
     if isinstance(answer, Verdict):
         return answer
-    text = _lone_number(answer)
-    mine, theirs = parse_number(text), parse_number(ref)
-    if mine is None or theirs is None:
+    mine = _Reading.of(answer)
+    same = mine.same_number(_Reading(ref, ref))
+    if same is None:
         return None
-    if mine != theirs and "%" in answer.text + ref:
-        return None  # "50%" vs "0.5": let the CAS decide what the percent means
-    return Verdict.ok(mine == theirs, answer=text[:200], reference=ref[:200], method="exact", source=answer.source)
+    return Verdict.ok(same, answer=mine.text[:200], reference=ref[:200], method="exact", source=answer.source)
 
 
 @verifier(
@@ -104,21 +136,26 @@ def _as_latex(text: str) -> str:
     return f"${text}$"
 
 
-def _cas_equivalent(answer: Answer, ref: str) -> Verdict:
-    from math_verify import parse, verify  # heavy (sympy): only where the CAS is needed
-
+def _cas_limit() -> "int | None":
     # math-verify's timeouts use SIGALRM, which only works in the main thread; elsewhere run
     # without them (the worker pool's hard timeout still bounds the call).
-    limit = CAS_TIMEOUT if threading.current_thread() is threading.main_thread() else None
-    gold = parse(_as_latex(ref), parsing_timeout=limit)
-    if not any(not isinstance(g, str) for g in gold):  # only the raw-string fallback: unparsed
+    return CAS_TIMEOUT if threading.current_thread() is threading.main_thread() else None
+
+
+def _parsed(parse: list) -> bool:
+    return any(not isinstance(g, str) for g in parse)  # not only the raw-string fallback
+
+
+def _cas_equivalent(answer: Answer, ref: str) -> Verdict:
+    from math_verify import verify
+
+    limit, mine, gold = _cas_limit(), _Reading.of(answer), _Reading(ref, ref)
+    if not _parsed(gold.cas(limit)):
         return Verdict.na(f"the reference {ref[:80]!r} cannot be parsed as math")
-    text = _lone_number(answer)
-    pred = parse(_as_latex(text), parsing_timeout=limit)
-    if not pred:
-        return Verdict.na(f"the final answer {text[:80]!r} cannot be parsed as math")
-    same = bool(verify(gold, pred, timeout_seconds=limit))
-    return Verdict.ok(same, answer=text[:200], reference=ref[:200], method="math-verify", source=answer.source)
+    if not mine.cas(limit):
+        return Verdict.na(f"the final answer {mine.text[:80]!r} cannot be parsed as math")
+    same = bool(verify(gold.cas(limit), mine.cas(limit), timeout_seconds=limit))
+    return Verdict.ok(same, answer=mine.text[:200], reference=ref[:200], method="math-verify", source=answer.source)
 
 
 def warm() -> None:
@@ -139,3 +176,100 @@ def answer_found(response: object) -> Verdict:
     if answer is None:
         return Verdict.ok(False)
     return Verdict.ok(True, answer=answer.text, source=answer.source)
+
+
+def final_answer(text: object) -> str | None:
+    """The final answer of ``text`` as comparable text, or None: a plain number in one exact
+    spelling (``$1,000.0`` -> ``1000``, ``7/14`` -> ``0.5``), else the answer as written."""
+    answer = extract_answer(text)
+    if answer is None:
+        return None
+    reading = _Reading.of(answer)
+    number = reading.number
+    if number is None:
+        return reading.text
+    with localcontext() as exact:  # enough digits that a long terminating decimal is not rounded
+        exact.prec = len(str(number.numerator)) + 3 * len(str(number.denominator)) + 2
+        return canonical_number(number)
+
+
+def _readings(response: object, candidates: object) -> "tuple[_Reading, list] | Verdict":
+    """The response's reading and the other candidates' (None: no final answer), each text
+    parsed once; one occurrence of the response itself is left out of the others."""
+    answer = _answer_or_na(response)
+    if isinstance(answer, Verdict):
+        return answer
+    response = clean_text(response)
+    others = [clean_text(c) for c in (candidates if isinstance(candidates, (list, tuple)) else [])]
+    if response in others:
+        others.remove(response)
+    if not others:
+        return Verdict.na("no other candidate to agree with")
+    cache = {response: _Reading.of(answer)}
+    for text in others:
+        if text not in cache:
+            found = extract_answer(text)
+            cache[text] = _Reading.of(found) if found is not None else None
+    return cache[response], [cache[text] for text in others]
+
+
+def _consensus_verdict(mine: _Reading, others: list, agree: list, method: str) -> Verdict:
+    count = sum(agree)
+    return Verdict.ok(count / len(others), agreeing=count, others=len(others), answer=mine.text[:200],
+                      answers=[o.text[:200] if o else None for o in others], method=method)
+
+
+def consensus_fast(response: object, candidates: object) -> Verdict | None:
+    """Decide ``math.consensus`` without a CAS when every answer involved is a plain number (or
+    identical text, or missing); else None."""
+    found = _exact_consensus(response, candidates)
+    return found if isinstance(found, Verdict) else None
+
+
+def _exact_consensus(response: object, candidates: object) -> "Verdict | tuple":
+    """The verdict when no pair needs the CAS, else ``(mine, others, agree)`` with None in
+    ``agree`` where it does."""
+    readings = _readings(response, candidates)
+    if isinstance(readings, Verdict):
+        return readings
+    mine, others = readings
+    agree = [_agree_exact(mine, other) for other in others]
+    return (mine, others, agree) if None in agree else _consensus_verdict(mine, others, agree, "exact")
+
+
+def _agree_exact(mine: _Reading, other: "_Reading | None") -> bool | None:
+    if other is None:
+        return False
+    if mine.text == other.text:
+        return True
+    return mine.same_number(other)
+
+
+@verifier(
+    "math.consensus",
+    version="1",
+    params=("response: text", "candidates: list"),
+    isolate=True,
+    fast=consensus_fast,
+    doc="""The share of the other candidates whose final answer is mathematically equivalent to the
+    response's: agreement of final answers, the evidence behind majority voting (self-consistency).
+
+    `candidates` holds every candidate, the response included (one occurrence of it is left out);
+    a candidate without a final answer agrees with nothing but still counts. Final answers are
+    read and compared as by math.equivalent. The detail lists the answers and the agreeing count.
+    na when the response states no final answer or there is no other candidate.""",
+)
+def consensus(response: object, candidates: object) -> Verdict:
+    """See the registered doc; plain numbers exactly, the rest with math-verify."""
+    found = _exact_consensus(response, candidates)
+    if isinstance(found, Verdict):
+        return found
+    mine, others, agree = found
+    from math_verify import verify
+
+    limit = _cas_limit()
+    for k, other in enumerate(others):
+        if agree[k] is None:
+            agree[k] = _parsed(mine.cas(limit)) and _parsed(other.cas(limit)) and \
+                bool(verify(mine.cas(limit), other.cas(limit), timeout_seconds=limit))
+    return _consensus_verdict(mine, others, agree, "math-verify")

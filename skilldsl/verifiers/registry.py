@@ -18,6 +18,7 @@ __all__ = [
     "verifier",
     "get",
     "all_verifiers",
+    "registered",
     "load_plugins",
     "call_function",
 ]
@@ -234,3 +235,9 @@ def all_verifiers() -> list[VerifierSpec]:
     """Every registered verifier, sorted by name."""
     _load_builtins()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def registered() -> dict[str, VerifierSpec]:
+    """The verifiers registered so far, by name, without importing the built-ins: what still
+    works when a built-in module fails to import (``get`` and ``all_verifiers`` re-raise that)."""
+    return dict(_REGISTRY)

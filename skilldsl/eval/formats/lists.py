@@ -6,9 +6,9 @@ order never reaches the judge (see ``runner``), it only tells the scorer which i
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
+from ...verifiers.math import final_answer  # one reading of final answers: the verifiers'
 from ..benchmarks import rmbench_domain
 from ..items import EvalItem
 from .common import BadRow, collect, need, numbered, read_rows, text, text_list
@@ -122,24 +122,6 @@ def graded_solution(raw, name: str) -> tuple:
     if not isinstance(raw, dict) or not isinstance(raw.get("solution"), str) or not isinstance(raw.get("is_correct"), bool):
         raise BadRow(f"field {name!r} should be {{is_correct: bool, solution: text}}")
     return raw["solution"], raw["is_correct"]
-
-
-_ANSWER = re.compile(r"(?:####|\bA:)\s*([^\n]+)\s*$")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
-def final_answer(solution: str) -> "str | None":
-    """The final answer of a GSM8K-style solution (``#### N``, ``A: N`` or the last number),
-    normalised (no commas, no ``$``, ``3.0`` -> ``3``) so answers can be compared as text."""
-    match = _ANSWER.search(solution.strip())
-    found = match.group(1) if match else None
-    numbers = _NUMBER.findall(found if found is not None else solution)
-    if not numbers:
-        return found.strip() if found else None
-    value = numbers[-1].replace(",", "")
-    if "." in value:
-        value = value.rstrip("0").rstrip(".")
-    return value
 
 
 def detect_gsm8k_bon(path: Path, rows: list) -> bool:

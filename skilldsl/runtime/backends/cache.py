@@ -8,7 +8,8 @@ and write it at once; a broken or locked cache degrades to a miss, never to a fa
 
 ``CachingBackend(inner)`` implements the same Backend protocol: the executor cannot tell it
 apart from ``inner``, except that results served from the cache say ``cached=True``. It sends
-only the misses of a wave to ``inner``, still as one call.
+only the misses of a wave to ``inner``, still as one call. A result with an ``error`` is
+passed on but never stored: the next call asks ``inner`` again.
 """
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ class CachingBackend:
         self.hits += len(requests) - len(miss)
         self.misses += len(miss)
         fresh = dict(zip(miss, call([requests[i] for i in miss]))) if miss else {}
-        self.store.put_many((keys[i], _to_json(res)) for i, res in fresh.items())
+        self.store.put_many((keys[i], _to_json(res)) for i, res in fresh.items() if not getattr(res, "error", None))
         return [
             fresh[i] if i in fresh else
             fresh[first_miss[k]] if k in first_miss else _from_json(result_type, found[k])
@@ -158,10 +159,10 @@ class CachingBackend:
         ]
 
 
-
 def _to_json(result) -> dict:
     data = dataclasses.asdict(result)
     data.pop("cached", None)
+    data.pop("error", None)  # only error-free results are stored
     return data
 
 

@@ -18,6 +18,7 @@ import os
 import pickle
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["constraint_regex", "constraint_key", "IndexCache", "JSON_WHITESPACE"]
@@ -27,14 +28,24 @@ __all__ = ["constraint_regex", "constraint_key", "IndexCache", "JSON_WHITESPACE"
 JSON_WHITESPACE = r"[ ]?"
 
 
+def _canonical(constraint: dict) -> str:
+    return json.dumps(constraint, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def constraint_key(constraint: dict) -> str:
     """A stable hash of a constraint (canonical JSON)."""
-    blob = json.dumps(constraint, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(_canonical(constraint).encode()).hexdigest()
 
 
 def constraint_regex(constraint: dict) -> str | None:
-    """The regex a generated answer must match in full; ``None`` for free ``text``."""
+    """The regex a generated answer must match in full; ``None`` for free ``text``.
+    Computed once per distinct constraint (memoised on its canonical JSON)."""
+    return _regex_of(_canonical(constraint))
+
+
+@lru_cache(maxsize=256)
+def _regex_of(blob: str) -> str | None:
+    constraint = json.loads(blob)
     kind = constraint.get("type", "text")
     if kind == "text":
         return None

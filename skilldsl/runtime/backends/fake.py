@@ -25,6 +25,12 @@ gives ``default_choice``). ``prompt`` is the messages' contents joined by newlin
 JSON parse + schema validation, choice label), so a test cannot silently feed output the real backend could never
 produce; when no rule matches, a choice/score constraint gets its first label and text ``""``.
 
+Per-request failures follow the real backend's contract (the rest of the call is served): a
+script may answer with a :class:`RequestError` to fail just that request; a choice request
+without options, or with an option of no words, gets an ``error`` result; a regex/json/choice
+answer longer than the request's ``max_tokens`` (in words, the fake's tokens) comes back cut
+to that many words with the ``error`` "answer cut off at max_tokens=N ...".
+
 ``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
 ``truncate_over=K`` flags prompts longer than K words as truncated.
 """
@@ -36,7 +42,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 
-from .base import BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+from .base import (
+    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
+    cut_off,
+)
 
 __all__ = ["FakeBackend", "Call", "prompt_text"]
 
@@ -102,12 +111,12 @@ class FakeBackend:
     def choice_logprobs(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
         """Scripted log-probabilities, one result per request."""
         self._record("choice_logprobs", requests)
-        return [self._choice(r) for r in requests]
+        return [attempt(r, self._choice) for r in requests]
 
     def generate(self, requests: list[GenerateRequest]) -> list[Generation]:
         """Scripted texts, checked against each request's constraint."""
         self._record("generate", requests)
-        return [self._generation(r) for r in requests]
+        return [attempt(r, self._generation) for r in requests]
 
     def count_tokens(self, text: str) -> int:
         """Whitespace words stand in for tokens."""
@@ -123,6 +132,7 @@ class FakeBackend:
     def _choice(self, request: ChoiceRequest) -> ChoiceResult:
         text = prompt_text(request.messages)
         options = list(request.options)
+        check_options(options, self.count_tokens)
         answer = _lookup(self._choices, text, options)
         if answer is None:
             answer = self.default_choice if self.default_choice is not None else options[0]
@@ -154,14 +164,25 @@ class FakeBackend:
         if out is None:
             out = _default_text(constraint)
         _check(str(out), constraint)
-        return Generation(str(out), tokens_in=self.count_tokens(text), tokens_out=self.count_tokens(str(out)),
-                          truncated=self._truncated(text))
+        words, error = str(out), None
+        if constraint.get("type", "text") != "text" and self.count_tokens(words) > request.max_tokens:
+            words, error = " ".join(words.split()[:request.max_tokens]), cut_off(request.max_tokens)
+        return Generation(words, tokens_in=self.count_tokens(text), tokens_out=self.count_tokens(words),
+                          truncated=self._truncated(text), error=error)
 
     def _truncated(self, text: str) -> bool:
         return self.truncate_over is not None and self.count_tokens(text) > self.truncate_over
 
 
 def _lookup(script, text: str, arg):
+    """The scripted answer (None: no rule matched); a scripted RequestError is raised."""
+    answer = _match(script, text, arg)
+    if isinstance(answer, RequestError):
+        raise answer
+    return answer
+
+
+def _match(script, text: str, arg):
     if script is None:
         return None
     if callable(script):

@@ -24,8 +24,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 
-from .base import BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+from .base import (
+    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
+    cut_off, describe,
+)
 from .constraints import IndexCache, constraint_key, constraint_regex
 from .prefix import prefix_groups
 from .models import DEFAULT_MODEL, load_model, models_dir, pick_device, pick_dtype, resolve_model
@@ -48,6 +52,25 @@ class _Choice:
     def feeds(self, j: int) -> list[int]:
         """Tokens of option ``j`` to run after the prompt (empty: its first token suffices)."""
         return self.options[j] if self.stops[j] else self.options[j][:-1]
+
+
+@dataclass
+class _Prefix:
+    """The KV cache of a prompt prefix shared by many requests, computed once (batch of one)."""
+
+    length: int
+    layers: list  # per layer: (keys, values), each [1, kv_heads, length, head_dim]
+
+    def cache(self, rows: int, config):
+        """A fresh ``DynamicCache`` holding this prefix for ``rows`` rows (broadcast views: the
+        first forward's concatenation makes the only copy)."""
+        from transformers import DynamicCache
+
+        data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in self.layers]
+        return DynamicCache(data, config=config)
+
+
+_PREFIXES_KEPT = 8  # shared-prefix caches kept across waves (a few MB each for a small model)
 
 
 class TransformersBackend:
@@ -81,6 +104,8 @@ class TransformersBackend:
         self._constraint_cache = constraint_cache
         self.prefix_reuse = prefix_reuse
         self.min_shared_prefix = min_shared_prefix
+        self._prefixes: dict[tuple, _Prefix] = {}
+        self.reused_tokens = 0  # prompt tokens served from a shared-prefix cache instead of recomputed
         self._resolved = None if model is None or str(model) == "default" else resolve_model(model)
         self.name = self._name()
         self._tok = self._model = None
@@ -96,15 +121,28 @@ class TransformersBackend:
         dtype = str(self.dtype).replace("torch.", "")
         return f"{model_id}" + (f":{quant}" if quant else "") + f":{dtype}"
 
+    _load_failure: str | None = None  # why loading failed: later calls fail fast with it
+
     def _load(self):
-        """Resolve (fetching the default model if needed) and load, once."""
+        """Resolve (fetching the default model if needed) and load, once. A failure is
+        remembered: every later call raises the same :class:`BackendError` at once."""
         if self._model is None:
-            if self._resolved is None:
-                self._resolved = resolve_model(None)
-            self._tok, self._model = load_model(self._resolved, self.device, self.dtype)
-            self._tok.padding_side = "left"
-            self._head_w, self._head_b = self._fp32_head()
+            if self._load_failure is not None:
+                raise BackendError(self._load_failure)
+            try:
+                self._load_now()
+            except Exception as exc:  # noqa: BLE001 - any load failure fails every call alike
+                self._tok = self._model = None
+                self._load_failure = describe(exc, f"could not load model {self.name}: ")
+                raise BackendError(self._load_failure) from exc
         return self._tok, self._model
+
+    def _load_now(self) -> None:
+        if self._resolved is None:
+            self._resolved = resolve_model(None)
+        self._tok, self._model = load_model(self._resolved, self.device, self.dtype)
+        self._tok.padding_side = "left"
+        self._head_w, self._head_b = self._fp32_head()
 
     def _fp32_head(self):
         head = self._model.get_output_embeddings()
@@ -181,78 +219,64 @@ class TransformersBackend:
         """Log-probability of each option as the whole answer, one forward per micro-batch."""
         if not requests:
             return []
-        items = [self._prepare_choice(r) for r in requests]
+        prepared = [attempt(r, self._prepare_choice, _unservable()) for r in requests]
+        items = [p for p in prepared if isinstance(p, _Choice)]
         out: list[ChoiceResult | None] = [None] * len(items)
-        groups, singles = prefix_groups([it.prompt for it in items], self.min_shared_prefix) \
+        groups, singles = prefix_groups([it.prompt for it in items], self.min_shared_prefix, keep=0.0) \
             if self.prefix_reuse else ([], list(range(len(items))))
-        for batch in self._group_batches(groups, items):
-            results = self._oom_safe(self._prefix_batch, [(n, [items[i] for i in idx]) for n, idx in batch])
-            for i, res in zip([i for _, idx in batch for i in idx], results):
-                out[i] = res
-        order = sorted(singles, key=lambda i: len(items[i].prompt))
-        for chunk in self._micro_batches(order, [len(it.prompt) for it in items]):
-            for i, res in zip(chunk, self._oom_safe(self._choice_batch, [items[i] for i in chunk])):
-                out[i] = res
-        return out  # type: ignore[return-value]
+        for shared, members in groups + ([(0, singles)] if singles else []):
+            prefix = self._shared_prefix(items[members[0]].prompt[:shared])
+            run = partial(self._choice_batch, shared=prefix) if prefix else self._choice_batch
+            order = sorted(members, key=lambda i: len(items[i].prompt))
+            for chunk in self._micro_batches(order, [len(it.prompt) - shared for it in items]):
+                for i, res in zip(chunk, self._oom_safe(run, [items[i] for i in chunk])):
+                    out[i] = res
+        return _merge(prepared, out, _Choice)
 
-    def _group_batches(self, groups, items):
-        """Prefix groups packed into micro-batches of at most ``token_budget`` padded tokens
-        (a group too big for one micro-batch is split; its parts keep the shared prefix)."""
-        batch, rows, longest = [], 0, 0
-        for n, idx in sorted(groups, key=lambda g: max(len(items[i].prompt) for i in g[1])):
-            size = max(len(items[i].prompt) for i in idx)
-            step = max(2, self.token_budget // size)
-            for part in (idx[k:k + step] for k in range(0, len(idx), step)):
-                if batch and (rows + len(part)) * max(longest, size) > self.token_budget:
-                    yield batch
-                    batch, rows, longest = [], 0, 0
-                batch.append((n, part))
-                rows, longest = rows + len(part), max(longest, size)
-        if batch:
-            yield batch
+    def _shared_prefix(self, prefix: list[int]) -> "_Prefix | None":
+        """The KV cache of ``prefix`` (batch of one), computed once and kept for the next waves."""
+        if not prefix:
+            return None
+        key = tuple(prefix)
+        if key not in self._prefixes:
+            import torch
 
-    def _prefix_batch(self, groups: list[tuple[int, list[_Choice]]]) -> list[ChoiceResult]:
-        """Run each group's shared prefix once, then every member's suffix on a copy of its cache."""
-        import torch
-
-        ids, pmask, ppos = self._left_pad([g[0].prompt[:n] for n, g in groups])
-        rows = [(gi, it) for gi, (n, g) in enumerate(groups) for it in g]
-        suffixes = [it.prompt[groups[gi][0]:] for gi, it in rows]
-        width = max(len(x) for x in suffixes)
-        pad = self.tokenizer.pad_token_id
-        sids = torch.tensor([x + [pad] * (width - len(x)) for x in suffixes], device=self.device)
-        smask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in suffixes], device=self.device)
-        sel = torch.tensor([gi for gi, _ in rows], device=self.device)
-        lens = torch.tensor([len(x) for x in suffixes], device=self.device)
-        items = [it for _, it in rows]
-        with torch.inference_mode():
-            cache = self.model.base_model(input_ids=ids, attention_mask=pmask, position_ids=ppos, use_cache=True).past_key_values
-            cache.reorder_cache(sel)
-            pos = ppos[sel, -1:] + 1 + torch.arange(width, device=self.device)[None, :]
-            mask = torch.cat([pmask[sel], smask], dim=1)
-            out = self.model.base_model(input_ids=sids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True)
-            last = out.last_hidden_state[torch.arange(len(rows)), lens - 1]
-            first = self._logsoftmax(last)
-            scores = [[first[r, o[0]].item() for o in it.options] for r, it in enumerate(items)]
-            if any(it.feeds(j) for it in items for j in range(len(it.options))):
-                self._score_continuations(items, scores, out.past_key_values, mask, pos[torch.arange(len(rows)), lens - 1] + 1)
-        return [self._choice_result(s, it) for s, it in zip(scores, items)]
+            ids = torch.tensor([prefix], device=self.device)
+            with torch.inference_mode():
+                cache = self.model.base_model(input_ids=ids, use_cache=True).past_key_values
+            while len(self._prefixes) >= _PREFIXES_KEPT:
+                self._prefixes.pop(next(iter(self._prefixes)))
+            self._prefixes[key] = _Prefix(len(prefix), [(layer.keys, layer.values) for layer in cache.layers])
+        return self._prefixes[key]
 
     def _prepare_choice(self, request: ChoiceRequest) -> _Choice:
-        if not request.options:
-            raise BackendError("a choice request needs at least one option")
+        """Token ids of the prompt and options; :class:`RequestError` if this request alone
+        cannot be scored (no options, an empty option, an option longer than the context)."""
+        check_options(request.options, lambda o: len(self.option_ids(o)))
         options = [self.option_ids(str(o)) for o in request.options]
         longest = max(len(o) for o in options)
+        if self.max_context - longest - 1 < 1:
+            raise RequestError(f"an option of {longest} tokens leaves no room for the prompt "
+                               f"in a context of {self.max_context} tokens")
         prompt, truncated = self.prompt_ids(request.messages, self.max_context - longest - 1)
         return _Choice(prompt, options, truncated, _extensions(options))
 
-    def _choice_batch(self, items: list[_Choice]) -> list[ChoiceResult]:
+    def _choice_batch(self, items: list[_Choice], shared: "_Prefix | None" = None) -> list[ChoiceResult]:
+        """One forward over the prompts (after the ``shared`` prefix, whose cache they extend)."""
         import torch
 
-        ids, mask, pos = self._left_pad([it.prompt for it in items])
+        skip = shared.length if shared else 0
+        ids, mask, pos = self._left_pad([it.prompt[skip:] for it in items])
+        cache = None
+        if shared:
+            mask = torch.cat([mask.new_ones(len(items), skip), mask], dim=1)
+            pos = pos + skip
+            cache = shared.cache(len(items), self.model.config)
+            self.reused_tokens += skip * len(items)
         multi = any(it.feeds(j) for it in items for j in range(len(it.options)))
         with torch.inference_mode():
-            out = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=multi)
+            out = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                                        past_key_values=cache, use_cache=multi or cache is not None)
             first = self._logsoftmax(out.last_hidden_state[:, -1])
             scores = [[first[b, o[0]].item() for o in it.options] for b, it in enumerate(items)]
             if multi:
@@ -336,28 +360,35 @@ class TransformersBackend:
 
     # ---------------------------------------------------------------- generation
     def generate(self, requests: list[GenerateRequest]) -> list[Generation]:
-        """Constrained generation, batched per (constraint, max_tokens, temperature, seed)."""
-        out: list[Generation | None] = [None] * len(requests)
+        """Constrained generation, batched per (constraint, max_tokens, temperature, seed).
+        A request that cannot be prepared, or whose constrained answer is cut off at
+        ``max_tokens``, gets a result with ``error``; the others are served as usual."""
+        out: list = [attempt(r, self._prepare_generation, _unservable()) for r in requests]
         for group in _group(requests).values():
-            items = [self._prepare_generation(requests[i]) for i in group]
-            order = sorted(range(len(group)), key=lambda k: len(items[k].prompt))
-            lengths = [len(it.prompt) + it.request.max_tokens for it in items]
+            live = [i for i in group if isinstance(out[i], _Gen)]
+            if not live:
+                continue
+            items = [out[i] for i in live]
+            run = partial(self._generate_batch, index=self._constraint_index(items[0].request.constraint))
+            order = sorted(range(len(live)), key=lambda k: len(items[k].prompt))
+            lengths = [len(it.prompt) + it.max_new for it in items]
             for chunk in self._micro_batches(order, lengths):
-                for k, gen in zip(chunk, self._oom_safe(self._generate_batch, [items[k] for k in chunk])):
-                    out[group[k]] = gen
-        return out  # type: ignore[return-value]
+                for k, gen in zip(chunk, self._oom_safe(run, [items[k] for k in chunk])):
+                    out[live[k]] = gen
+        return out
 
     def _prepare_generation(self, request: GenerateRequest) -> "_Gen":
         max_new = _max_new_tokens(request)
         prompt, truncated = self.prompt_ids(request.messages, max(1, self.max_context - max_new))
         return _Gen(request, prompt, truncated, max_new)
 
-    def _generate_batch(self, items: list["_Gen"]) -> list[Generation]:
+    def _generate_batch(self, items: list["_Gen"], index=None) -> list[Generation]:
+        """One micro-batch under the constraint whose outlines_core ``index`` is given (None: text)."""
         import torch
 
         req = items[0].request
         ids, mask, _ = self._left_pad([it.prompt for it in items])
-        processor = self._processor(req.constraint)
+        processor = self._processor(index)
         sampling = {"do_sample": True, "temperature": float(req.temperature), "top_k": 0} if req.temperature > 0 else {"do_sample": False}
         if req.temperature > 0:
             torch.manual_seed(int(req.seed))
@@ -368,22 +399,31 @@ class TransformersBackend:
                 pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
                 top_p=None, **sampling,
             )
-        return [self._decode(it, row) for it, row in zip(items, seqs[:, ids.shape[1]:].tolist())]
+        return [self._decode(it, row, index) for it, row in zip(items, seqs[:, ids.shape[1]:].tolist())]
 
-    def _decode(self, item: "_Gen", new_ids: list[int]) -> Generation:
+    def _decode(self, item: "_Gen", new_ids: list[int], index=None) -> Generation:
+        """The answer up to end-of-sequence; a constrained answer that stopped at ``max_new``
+        tokens before its automaton accepted is flagged as cut off."""
         eos = self.tokenizer.eos_token_id
         n = new_ids.index(eos) + 1 if eos in new_ids else len(new_ids)
         text = self.tokenizer.decode(new_ids[:n], skip_special_tokens=True)
-        return Generation(text, tokens_in=len(item.prompt), tokens_out=n, truncated=item.truncated)
+        cut = index is not None and eos not in new_ids and not _accepts(index, new_ids)
+        return Generation(text, tokens_in=len(item.prompt), tokens_out=n, truncated=item.truncated,
+                          error=cut_off(item.max_new) if cut else None)
 
-    def _processor(self, constraint: dict):
-        """A fresh outlines_core logits processor over the cached index (None for text)."""
-        regex = constraint_regex(constraint)
-        if regex is None:
+    def _constraint_index(self, constraint: dict):
+        """The outlines_core index of ``constraint`` (None for free text); compiled once."""
+        regex = constraint_regex(constraint or {"type": "text"})
+        return None if regex is None else self.indexes.get(regex)
+
+    @staticmethod
+    def _processor(index):
+        """A fresh outlines_core logits processor over ``index`` (None for text)."""
+        if index is None:
             return None
         from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
 
-        return OutlinesCoreLogitsProcessor(self.indexes.get(regex), "torch")
+        return OutlinesCoreLogitsProcessor(index, "torch")
 
     @property
     def indexes(self) -> IndexCache:
@@ -425,6 +465,30 @@ def _group(requests: list[GenerateRequest]) -> dict[str, list[int]]:
                           float(r.temperature), int(r.seed) if r.temperature > 0 else 0])
         groups.setdefault(key, []).append(i)
     return groups
+
+
+def _unservable() -> tuple:
+    """Exceptions that fail one request, not the call: ours, and what a chat template or a
+    tokenizer raises on a prompt it refuses (BackendError and out-of-memory stay call-wide)."""
+    from jinja2 import TemplateError
+
+    return (RequestError, TemplateError, ValueError, TypeError)
+
+
+def _merge(prepared: list, served: list, kind: type) -> list:
+    """``prepared`` with each item of type ``kind`` replaced by its result, in order."""
+    results = iter(served)
+    return [next(results) if isinstance(p, kind) else p for p in prepared]
+
+
+def _accepts(index, ids: list[int]) -> bool:
+    """Whether the constraint automaton ends in an accepting state after ``ids``."""
+    state = index.get_initial_state()
+    for token in ids:
+        state = index.get_next_state(state, token)
+        if state is None:
+            return False
+    return index.is_final_state(state)
 
 
 def _extensions(options: list[list[int]]) -> list[list[int]]:
