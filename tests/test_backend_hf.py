@@ -72,14 +72,13 @@ def test_prefix_groups():
 
     prompts = [[1, 2, 3, 4], [1, 2, 3, 5], [9, 9], [1, 2, 7], [1, 2, 3, 4, 6]]
     assert prefix_groups(prompts, 3) == ([(3, [0, 4, 1])], [3, 2])
-    assert prefix_groups(prompts, 2) == ([(3, [0, 4, 1])], [3, 2])  # [1, 2, 7] would halve the prefix
-    assert prefix_groups(prompts, 2, keep=0.5) == ([(2, [0, 4, 1, 3])], [2])
+    assert prefix_groups(prompts, 2) == ([(2, [0, 4, 1, 3])], [2])  # all that share 2 tokens
     assert prefix_groups([[5], [5]], 1) == ([], [0, 1])  # every member keeps a suffix
     rubric = list(range(100, 110))
     pairs = [rubric + [i] * 10 + order for i in range(3) for order in ([1, 2], [2, 1])]
-    groups, singles = prefix_groups(pairs, 5)  # each pair with its mirror, not all around the rubric
-    assert sorted(sorted(g) for _, g in groups) == [[0, 1], [2, 3], [4, 5]] and not singles
-    assert {n for n, _ in groups} == {20}
+    groups, singles = prefix_groups(pairs, 5)  # one group around the shared rubric
+    assert groups == [(10, [0, 1, 2, 3, 4, 5])] and not singles
+    assert prefix_groups(pairs, 15) == ([(20, [0, 1]), (20, [2, 3]), (20, [4, 5])], [])
 
 
 def test_constraint_regexes():
@@ -199,7 +198,7 @@ def test_batched_equals_one_at_a_time(backend):
             assert (reused.tokens_in, reused.tokens_out) == (res.tokens_in, res.tokens_out)
         assert backend.reused_tokens > before  # the prefix really was served from its cache
     finally:
-        backend.prefix_reuse, backend.token_budget = False, backend.batch_size * 512
+        backend.prefix_reuse, backend.token_budget = True, backend.batch_size * 512
 
 
 @pytest.mark.model

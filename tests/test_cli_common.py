@@ -138,3 +138,15 @@ def test_convert_with_no_usable_row_is_a_data_error_and_a_wrong_option_a_usage_e
     src.write_text("{bad\n")
     assert main(["convert", "humaneval", str(src)]) == 1
     assert main(["convert", "ifeval", str(FIX / "ifeval"), "--response", "empty"]) == 2
+
+
+def test_every_command_loads_its_skill_through_one_function():
+    from skilldsl.cli._common import load_skill
+
+    seen = []
+    args = _parser().parse_args(["eval", "main.skill", "data.json", "--model", "m", "--no-cache",
+                                 "--baseline", "other.skill"])
+    load_skill(args, load=lambda path, **options: seen.append((path, options)))
+    load_skill(args, args.baseline, load=lambda path, **options: seen.append((path, options)), batch_size=3)
+    options = {"model": "m", "device": None, "dtype": None, "cache": False}
+    assert seen == [("main.skill", options), ("other.skill", {**options, "batch_size": 3})]

@@ -91,7 +91,7 @@ def test_eval_takes_plugin(rows: tuple) -> None:
     assert (summary["accuracy"], summary["n"]) == (1.0, 1)
 
 
-@pytest.mark.parametrize("command", ["score", "explain", "rank", "eval"])
+@pytest.mark.parametrize("command", ["score", "explain", "rank", "eval", "verifiers"])
 def test_a_missing_plugin_is_a_one_line_error(command: str, cited: str) -> None:
     extra = ["--sample", "{}"] if command == "explain" else [cited]
     proc = _skilldsl(command, "examples/cited_answer.skill", *extra, "--plugin", "no_such_plugin_module")

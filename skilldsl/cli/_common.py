@@ -6,7 +6,7 @@ import sys
 from typing import Any, Callable
 
 __all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "runtime_options", "load_scorer",
-           "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
+           "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
 
 
 def add_plugin_argument(p: argparse.ArgumentParser) -> None:
@@ -19,11 +19,10 @@ def import_plugins(modules: list[str]) -> None:
     """Import the ``--plugin`` modules before a skill is loaded to run: a ``.skillc`` or stock
     skill needs its plugin verifiers at run time just as a ``.skill`` needs them to compile.
     A plugin that fails to import is a one-line :class:`SkillError` (see
-    :func:`skilldsl.compiler.import_plugins`)."""
-    if modules:
-        from ..compiler import import_plugins as compiler_import_plugins
+    :func:`skilldsl.compiler.import_plugins`). Every command imports plugins through here."""
+    from ..compiler import import_plugins as compiler_import_plugins
 
-        compiler_import_plugins(modules)
+    compiler_import_plugins(modules)
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +45,14 @@ def load_scorer(path: str, **options: Any):
     import skilldsl
 
     return skilldsl.load(path, **{k: v for k, v in options.items() if v is not None})
+
+
+def load_skill(args: argparse.Namespace, path: "str | None" = None, *, load: Callable = load_scorer, **extra: Any):
+    """The runnable skill ``path`` (default: the command's ``SKILL``), its ``--plugin`` modules
+    imported first, with the runtime options of :func:`add_model_arguments` and ``extra``.
+    ``load`` stands in for :func:`load_scorer` (a test injects a scorer without a model)."""
+    import_plugins(args.plugin)
+    return load(path or args.skill, **runtime_options(args), **extra)
 
 
 def compile_each(paths: list[str], plugins: list[str], done: Callable[[str, Any, list], None]) -> int:

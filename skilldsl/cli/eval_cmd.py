@@ -10,8 +10,7 @@ import argparse
 import json
 import sys
 
-from ._common import (add_model_arguments, add_plugin_argument, count, eval_error, import_plugins, load_scorer,
-                      runtime_options)
+from ._common import add_model_arguments, add_plugin_argument, count, eval_error, load_scorer, load_skill
 
 __all__ = ["add_parser", "execute", "add_judge_arguments", "judge_options"]
 
@@ -24,6 +23,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("data", metavar="DATA",
                    help="benchmark file or directory (LLMBar, PandaLM, JudgeBench, RM-Bench, ...)")
     from ..eval.formats import FORMATS  # pure-Python registry: cheap to import
+    from ..eval.items import SPLITS
 
     p.add_argument("--format", dest="fmt", choices=list(FORMATS),
                    help="data format (auto-detected from the fields when omitted)")
@@ -31,6 +31,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--limit", type=count, metavar="N", help="evaluate only the first N items")
     p.add_argument("--per-subset", type=count, metavar="N",
                    help="evaluate only the first N items of every subset (applied before --limit)")
+    p.add_argument("--split", choices=SPLITS, default="all",
+                   help="the dev half (to tune on) or the held-out test half, by a salted hash of each "
+                        "item id (applied before --per-subset and --limit; default all)")
     p.add_argument("--report", metavar="FILE", help="write a report: FILE.html (self-contained) or FILE.md")
     # --checkpoint, not -o/--output: elsewhere that is a command's main output; --out is the old name
     p.add_argument("--checkpoint", "--out", dest="checkpoint", metavar="FILE",
@@ -73,15 +76,14 @@ def execute(args, load_scorer) -> int:
     from ..eval.session import checkpoint_paths, run_eval
 
     ckpt = None
-    import_plugins(args.plugin)
     try:
-        scorer = load_scorer(args.skill, **runtime_options(args))
-        baseline = load_scorer(args.baseline, **runtime_options(args)) if args.baseline else None
+        scorer = load_skill(args, load=load_scorer)
+        baseline = load_skill(args, args.baseline, load=load_scorer) if args.baseline else None
         ckpt, base_ckpt = checkpoint_paths(args.checkpoint, args.report)
         if args.resume and ckpt is None:
             raise UsageError("--resume needs a checkpoint: give --checkpoint FILE.jsonl or --report FILE")
         run = run_eval(scorer, args.data, fmt=args.fmt, baseline=baseline, limit=args.limit,
-                       per_subset=args.per_subset,
+                       per_subset=args.per_subset, split=args.split,
                        options=judge_options(args), checkpoint=ckpt, baseline_checkpoint=base_ckpt,
                        resume=args.resume, progress=not args.no_progress)
     except EvalError as exc:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import user_error
-from .score_cmd import add_runtime_arguments, load_skill
+from ._common import load_skill, user_error
+from .score_cmd import add_runtime_arguments
 
 __all__ = ["add_parser", "run"]
 

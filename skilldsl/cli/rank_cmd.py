@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import count, eval_error, import_plugins, load_scorer, runtime_options, unwritable, user_error
+from ._common import count, eval_error, load_scorer, load_skill, unwritable, user_error
 from .eval_cmd import add_judge_arguments, judge_options
 
 __all__ = ["add_parser", "execute"]
@@ -38,10 +38,9 @@ def execute(args, load_scorer) -> int:
     problem = unwritable(args.output)
     if problem:
         return user_error(problem)
-    import_plugins(args.plugin)
     try:
         dataset = read_dataset(args.data, "candidates", args.limit)
-        judge = Judge(load_scorer(args.skill, **runtime_options(args)), judge_options(args))
+        judge = Judge(load_skill(args, load=load_scorer), judge_options(args))
         records, skipped = run_items(judge, dataset, progress=not args.no_progress)
     except EvalError as exc:
         return eval_error(exc)

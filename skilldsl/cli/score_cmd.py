@@ -17,10 +17,9 @@ import time
 from collections import Counter
 from typing import Any, Iterator
 
-from ._common import (add_model_arguments, add_plugin_argument, count, import_plugins, load_scorer, positive,
-                      runtime_options, user_error)
+from ._common import add_model_arguments, add_plugin_argument, count, load_skill, positive, user_error
 
-__all__ = ["add_parser", "run", "add_runtime_arguments", "load_skill"]
+__all__ = ["add_parser", "run", "add_runtime_arguments"]
 
 
 def add_runtime_arguments(p: Any) -> None:
@@ -42,12 +41,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=positive, default=64, metavar="N", help="samples per batch (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
-
-
-def load_skill(args: Any, **extra: Any):
-    """The runnable skill named on the command line (its plugins imported first), with the runtime options."""
-    import_plugins(args.plugin)
-    return load_scorer(args.skill, **runtime_options(args), **extra)
 
 
 def run(args: Any) -> int:

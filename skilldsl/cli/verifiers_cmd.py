@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import sys
 import textwrap
 from typing import Any
 
-from ._common import add_plugin_argument, user_error
+from ._common import add_plugin_argument, import_plugins, user_error
 
 __all__ = ["add_parser", "run", "describe", "signature"]
 
@@ -56,23 +55,12 @@ def _select(specs: list[Any], names: list[str]) -> list[Any]:
     return [s for s in specs if any(s.name == n or (n.endswith(".") and s.name.startswith(n)) for n in names)]
 
 
-def _load(plugins: list[str]) -> "list[Any] | None":
-    from ..verifiers import registry
-
-    try:
-        registry.load_plugins(plugins)
-        return registry.all_verifiers()
-    except Exception as exc:  # an author's plugin that fails to import: say which and why
-        print(f"error: cannot load verifier plugins {plugins}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     """List the verifiers; exit 1 when a plugin fails to load or a requested name is unknown."""
-    loaded = _load(args.plugin)
-    if loaded is None:
-        return 1
-    specs = _select(loaded, args.names)
+    from ..verifiers import registry
+
+    import_plugins(args.plugin)  # a plugin that fails is a one-line error (exit 1), as in every command
+    specs = _select(registry.all_verifiers(), args.names)
     if args.names and not specs:
         return user_error(f"no verifier matches {' '.join(args.names)}")
     if args.json:

@@ -4,12 +4,20 @@ An :class:`EvalItem` separates what the skill may see (``inputs`` and ``candidat
 what only the scorer of the benchmark may see (``label``, ``num_correct``, ``hidden``).
 Candidates keep the file's order; the judge never sees that order directly, because the
 runner re-orients every comparison with a seeded coin that ignores the label.
+
+A data set splits into fixed halves, ``dev`` to tune on and the held-out ``test`` to report
+(tuning on the items one then reports overstates a skill): an item is in ``dev`` when the
+first 8 bytes of ``sha256(SPLIT_SALT + ":" + id)``, as a big-endian integer, are even. The hash
+ignores file order, subset and label, so the split is the same on every run and machine and
+cuts every subset close to half (a fair coin per item).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["EvalItem", "Skipped", "Dataset", "EvalError", "UsageError", "KINDS"]
+__all__ = ["EvalItem", "Skipped", "Dataset", "EvalError", "UsageError", "KINDS", "SPLITS", "SPLIT_SALT",
+           "split_of", "select_split"]
 
 # What an item asks of the judge:
 #   pair    two candidates, ``label`` = index of the better one, None = tie
@@ -18,6 +26,9 @@ __all__ = ["EvalItem", "Skipped", "Dataset", "EvalError", "UsageError", "KINDS"]
 #   bon     best-of-N selection; ``hidden["correct"]`` grades every candidate (GSM8K)
 #   rank    best-of-N selection with no grades (``skilldsl rank``)
 KINDS = ("pair", "bestof", "matrix", "bon", "rank")
+
+SPLITS = ("all", "dev", "test")
+SPLIT_SALT = "skilldsl-split-v1"  # changing it re-deals every item: never, once numbers are reported
 
 
 class EvalError(ValueError):
@@ -61,9 +72,25 @@ class Skipped:
 
 @dataclass
 class Dataset:
-    """What a reader returns: the items, the skipped rows, and where they came from."""
+    """What a reader returns: the items, the skipped rows, where they came from, and which
+    half of the data they are (``all``, ``dev`` or ``test``: :func:`split_of`)."""
 
     format: str
     path: str
     items: list
     skipped: list = field(default_factory=list)
+    split: str = "all"
+
+
+def split_of(item_id: str) -> str:
+    """``"dev"`` or ``"test"``: the half of its data set the item with this id belongs to."""
+    digest = hashlib.sha256(f"{SPLIT_SALT}:{item_id}".encode("utf-8")).digest()
+    return "dev" if int.from_bytes(digest[:8], "big") % 2 == 0 else "test"
+
+
+def select_split(rows: list, split: str) -> list:
+    """The rows (items, or skipped rows) of ``split`` in their order; ``all``: every row.
+    A skipped row without an id cannot be placed and stays in both halves."""
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
+    return [row for row in rows if split == "all" or row.id is None or split_of(row.id) == split]

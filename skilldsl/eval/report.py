@@ -50,7 +50,7 @@ def _ci(ci) -> str:
 def _overview(s: dict) -> list:
     pc = s["position_consistency"]
     rows = [("skill", s["skill"]), ("reward id", s["reward_id"]), ("model", s.get("model", "—")),
-            ("data", f"{s['data']} ({s['format']})"),
+            ("data", f"{s['data']} ({s['format']}, split {s.get('split', 'all')})"),
             ("accuracy", f"{_pct(s['accuracy'])} {_ci(s['ci'])} ({s['ci_method'] or 'n/a'}), n={s['n']}"),
             ("errors / na", f"{s['errors']} / {s['na']}"), ("skipped rows", s["skipped"]["count"]),
             ("position consistency", f"{_pct(pc['consistency'])} of {pc['n']}" if pc["n"] else "not measured "

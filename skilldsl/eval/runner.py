@@ -12,9 +12,9 @@ __all__ = ["run_items", "checkpoint_header"]
 
 
 def checkpoint_header(judge: Judge, dataset: Dataset) -> dict:
-    """What must match for a checkpoint to be resumed: reward id, data, format, options."""
+    """What must match for a checkpoint to be resumed: reward id, data, format, split, options."""
     return {"reward_id": judge.info.reward_id, "skill": judge.info.name, "data": dataset.path,
-            "format": dataset.format, "options": _options_json(judge.options)}
+            "format": dataset.format, "split": dataset.split, "options": _options_json(judge.options)}
 
 
 def _options_json(options: JudgeOptions) -> dict:

@@ -38,12 +38,13 @@ def checkpoint_paths(out: "str | None", report: "str | None") -> "tuple[str | No
 
 
 def run_eval(scorer, data, *, fmt: "str | None" = None, baseline=None, limit: "int | None" = None,
-             per_subset: "int | None" = None,
+             per_subset: "int | None" = None, split: str = "all",
              options: JudgeOptions = JudgeOptions(), checkpoint: "str | None" = None,
              baseline_checkpoint: "str | None" = None, resume: bool = False, progress: bool = True) -> EvalRun:
-    """Evaluate ``scorer`` (and optionally ``baseline``) on the data set at ``data``."""
+    """Evaluate ``scorer`` (and optionally ``baseline``) on the data set at ``data``
+    (its ``split`` half, see :func:`~skilldsl.eval.items.split_of`)."""
     started = time.perf_counter()
-    dataset = read_dataset(data, fmt, limit, per_subset)
+    dataset = read_dataset(data, fmt, limit, per_subset, split)
     judge = Judge(scorer, options)
     records, skipped = run_items(judge, dataset, checkpoint=checkpoint, resume=resume, progress=progress)
     summary = summarize(records, skipped, dataset, judge.info, seed=options.seed)

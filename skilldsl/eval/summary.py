@@ -23,7 +23,7 @@ def summarize(records: list, skipped: list, dataset, info, *, seed: int = 0) -> 
     judged = [r for r in records if r["status"] == "ok" and r.get("value") is not None]
     statuses = Counter(r["status"] for r in records)
     out = {"skill": info.name, "reward_id": info.reward_id, "mode": info.mode, "data": dataset.path,
-           "format": dataset.format, "items": len(records), "judged": len(judged),
+           "format": dataset.format, "split": dataset.split, "items": len(records), "judged": len(judged),
            "errors": statuses.get("error", 0), "na": statuses.get("na", 0)}
     out.update(metrics.accuracy([r["value"] for r in judged], seed))
     graded = [r for r in records if r["status"] != "ok" or r.get("value") is not None]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..items import Dataset, EvalError
+from ..items import Dataset, EvalError, select_split
 from . import lists, pairs
 from .common import sniff_rows
 
@@ -61,9 +61,10 @@ def detect_format(path: Path) -> str:
 
 
 def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
-                 per_subset: "int | None" = None) -> Dataset:
+                 per_subset: "int | None" = None, split: str = "all") -> Dataset:
     """Read ``path`` in format ``fmt`` (auto-detected if None) into a :class:`Dataset`.
 
+    ``split`` keeps the ``dev`` or ``test`` half (:func:`~skilldsl.eval.items.split_of`); then
     ``per_subset`` keeps the first N items of every subset (so a capped run still covers every
     subset of a multi-file set); ``limit`` then keeps the first N items overall."""
     path = Path(path)
@@ -73,11 +74,12 @@ def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
     if name not in FORMATS:
         raise EvalError(f"unknown format {name!r}; known formats: {format_names()}")
     items, skipped = FORMATS[name].read(path)
+    items, skipped = select_split(items, split), select_split(skipped, split)
     if per_subset is not None:
         items = _first_per_subset(items, per_subset)
     if limit is not None:
         items = items[:limit]
-    return Dataset(format=name, path=str(path), items=items, skipped=skipped)
+    return Dataset(format=name, path=str(path), items=items, skipped=skipped, split=split)
 
 
 def _first_per_subset(items: list, n: int) -> list:

@@ -81,16 +81,16 @@ class TransformersBackend:
     CUDA and on CPUs with native bf16, else fp32. ``batch_size``: rows per micro-batch at
     512 tokens (the token budget is ``batch_size * 512``). ``max_context``: prompt + answer
     tokens; longer prompts are cut by ``truncate`` (``middle`` | ``left`` | ``right``) and
-    flagged ``truncated=True``. ``prefix_reuse``: requests sharing at least
-    ``min_shared_prefix`` leading tokens run that prefix once and extend a copy of its KV
-    cache with their suffixes (exact: fp32 matches the plain path to 1e-5). Off by default:
-    on a quiet 2-core CPU the 100 LLMBar Natural pairs asked in both orders took 94 s with it
-    and 42 s without (``python benchmarks/bench_llmbar.py --compare-prefix-reuse``): copying
-    and expanding the cache costs more than the shared rubric saves. The weights load on first use.
+    flagged ``truncated=True``. ``prefix_reuse`` (on by default): requests of a wave that share at
+    least ``min_shared_prefix`` leading tokens (the system message, rubric and request header
+    of one judge) run that prefix once, batch of one, and its KV cache is kept for later waves;
+    each micro-batch then runs only the suffixes on a broadcast view of it. Exact (fp32 matches
+    the plain path to 1e-4); on bf16 the 100 LLMBar Natural pairs run faster with it (figures in
+    the README, ``python benchmarks/bench_llmbar.py --compare-prefix-reuse``). The weights load on first use.
     """
 
     def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
-                 *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = False,
+                 *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = True,
                  min_shared_prefix: int = 64):
         if truncate not in TRUNCATE_POLICIES:
             raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
@@ -222,7 +222,7 @@ class TransformersBackend:
         prepared = [attempt(r, self._prepare_choice, _unservable()) for r in requests]
         items = [p for p in prepared if isinstance(p, _Choice)]
         out: list[ChoiceResult | None] = [None] * len(items)
-        groups, singles = prefix_groups([it.prompt for it in items], self.min_shared_prefix, keep=0.0) \
+        groups, singles = prefix_groups([it.prompt for it in items], self.min_shared_prefix) \
             if self.prefix_reuse else ([], list(range(len(items))))
         for shared, members in groups + ([(0, singles)] if singles else []):
             prefix = self._shared_prefix(items[members[0]].prompt[:shared])
