@@ -116,6 +116,8 @@ def main(argv=None) -> int:
     ap.add_argument("--compare-prefix-reuse", action="store_true",
                     help="also time the runtime without shared-prefix KV reuse (on by default)")
     ap.add_argument("--skip-runtime", action="store_true")
+    ap.add_argument("--token-budget", type=int, default=None, metavar="N",
+                    help="padded tokens per micro-batch (default: the backend's, batch_size x 512)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "llmbar.json"))
     args = ap.parse_args(argv)
 
@@ -125,8 +127,10 @@ def main(argv=None) -> int:
     pairs = load_pairs(Path(args.data), args.limit)
     backend = TransformersBackend(args.model, dtype=args.dtype)
     backend.model  # load before timing
+    if args.token_budget:
+        backend.token_budget = args.token_budget
     doc = skilldsl.compile(SKILL).doc
-    report = {"machine": platform.platform(), "model": backend.name, "pairs": len(pairs)}
+    report = {"machine": platform.platform(), "model": backend.name, "pairs": len(pairs), "token_budget": backend.token_budget}
     if not args.skip_runtime:
         run_runtime(backend, pairs[:2])  # warm-up
         report["runtime"] = run_runtime(backend, pairs)  # the default: shared-prefix KV reuse on

@@ -228,7 +228,7 @@ class TransformersBackend:
             prefix = self._shared_prefix(items[members[0]].prompt[:shared])
             run = partial(self._choice_batch, shared=prefix) if prefix else self._choice_batch
             order = sorted(members, key=lambda i: len(items[i].prompt))
-            for chunk in self._micro_batches(order, [len(it.prompt) - shared for it in items]):
+            for chunk in self._micro_batches(order, {i: len(items[i].prompt) - shared for i in members}):
                 for i, res in zip(chunk, self._oom_safe(run, [items[i] for i in chunk])):
                     out[i] = res
         return _merge(prepared, out, _Choice)
@@ -332,8 +332,9 @@ class TransformersBackend:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         return ids, mask, pos
 
-    def _micro_batches(self, order: list[int], lengths: list[int]):
-        """Consecutive runs of the length-sorted order within the token budget."""
+    def _micro_batches(self, order: list[int], lengths):
+        """Consecutive runs of the length-sorted order within the token budget (``lengths[i]``: a
+        list or a mapping by index)."""
         chunk: list[int] = []
         for i in order:
             longest = max(lengths[i], *(lengths[j] for j in chunk)) if chunk else lengths[i]
