@@ -31,9 +31,13 @@ VERDICT = re.compile(r"\b(?:Response|Output|answer(?: is)?)?\s*\(?\b([AB])\b\)?"
 
 
 def load_pairs(data: Path, limit: int) -> list[dict]:
-    """LLMBar Natural as skill samples; ``label`` 1 means output_1 (``a``) is better."""
-    rows = json.loads((data / "llmbar" / "Natural.json").read_text())[:limit]
-    return [{"prompt": r["input"], "a": r["output_1"], "b": r["output_2"], "label": r["label"]} for r in rows]
+    """LLMBar Natural as skill samples, through the eval reader; ``label`` 1 means output_1
+    (``a``) is better, 2 output_2 (the file's own labels)."""
+    from skilldsl.eval import read_dataset
+
+    items = read_dataset(data / "llmbar" / "Natural.json", "llmbar", limit=limit).items
+    return [{"prompt": it.inputs["prompt"], "a": it.candidates[0], "b": it.candidates[1], "label": it.label + 1}
+            for it in items]
 
 
 def render_messages(program_doc: dict, sample: dict) -> tuple:
