@@ -1,4 +1,5 @@
-"""Where benchmark scripts put their figures: one JSON file each under benchmarks/results/."""
+"""What benchmark scripts share: where they put their figures (one JSON file each under
+benchmarks/results/) and the nearest-rank percentile of their latencies."""
 import json
 from pathlib import Path
 
@@ -10,3 +11,9 @@ def save_report(report: dict, out) -> Path:
     path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     print("wrote", path)
     return path
+
+
+def percentile(values: list, q: float) -> float:
+    """The ``q``-quantile (0..1) of ``values`` by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _results import save_report  # benchmarks/ is on sys.path when run as a script
+from _results import percentile, save_report  # benchmarks/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 def load_graded(data: Path, limit: int | None) -> list[dict[str, Any]]:
@@ -36,12 +36,6 @@ def load_graded(data: Path, limit: int | None) -> list[dict[str, Any]]:
               for item in dataset.items
               for model, solution, ok in zip(item.hidden["solvers"], item.candidates, item.hidden["correct"])]
     return graded[:limit] if limit else graded
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-quantile (0..1) of ``values`` by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def measure(rows: list[dict[str, Any]], pool: Any, force_pool: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from _results import percentile  # benchmarks/ is on sys.path when run as a script
 from skilldsl.sandbox import SandboxPool, default_workers
 from skilldsl.verifiers.registry import get
 
@@ -36,11 +37,6 @@ def _timed(spec, row: dict, body: str) -> tuple[object, float]:
     start = time.perf_counter()
     verdict = spec.call(body, row["test"], row["entry_point"], prompt=row["prompt"])
     return verdict, time.perf_counter() - start
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def measure(rows: list[dict], workers: int) -> dict:
@@ -68,7 +64,7 @@ def measure(rows: list[dict], workers: int) -> dict:
         "seconds": round(wall, 3),
         "runs_per_s": round(len(jobs) / wall, 2),
         "latency_p50_ms": round(1000 * statistics.median(latencies), 1),
-        "latency_p99_ms": round(1000 * _percentile(latencies, 0.99), 1),
+        "latency_p99_ms": round(1000 * percentile(latencies, 0.99), 1),
         "canonical_passed": canonical,
         "empty_body_failed": empty,
         "isolation": results[0][0].detail.get("isolation") if results else [],
