@@ -9,7 +9,7 @@ from _runtime_support import E as ev
 from _runtime_support import call, op
 from skilldsl.ir.functions import BUILTINS
 from skilldsl.runtime.evaluate import BUILTIN_IMPLS, Outcome, Pending, evaluate
-from skilldsl.runtime.values import Value, error, na, ok
+from skilldsl.values import Value, error, na, ok
 
 
 class Env:

@@ -3,7 +3,7 @@ and never torch until a model is actually needed."""
 from .evaluate import Outcome, Pending, evaluate
 from .result import EvidenceTrace, Result, format_result
 from .skill import Skill
-from .values import Value, error, na, ok
+from ..values import Value, error, na, ok
 
 __all__ = [
     "Skill", "Result", "EvidenceTrace", "format_result",

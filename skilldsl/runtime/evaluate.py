@@ -1,6 +1,6 @@
 """Reward-expression evaluator over IR ``EXPR`` JSON, three-valued and demand-driven.
 
-Every expression evaluates to a :class:`~skilldsl.runtime.values.Value` (ok / na / error)
+Every expression evaluates to a :class:`~skilldsl.values.Value` (ok / na / error)
 or to :class:`Pending`, which names the evidence that must be computed before the
 expression can be decided. Short-circuit forms (``if``, ``and``/``or``, ``first``,
 ``default``) only evaluate — and so only *demand* — what they need, which is what makes
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .values import Value, error, na, ok
+from ..values import Value, error, na, ok
 
 __all__ = ["Pending", "Env", "Outcome", "evaluate", "BUILTIN_IMPLS"]
 

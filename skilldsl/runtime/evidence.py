@@ -17,7 +17,7 @@ from .evaluate import Outcome, Pending, evaluate
 from .render import RenderError, render_messages, render_text
 from .result import plain
 from .scheduler import Job, JobOutcome, Need, Spawn
-from .values import Value, error, na, ok
+from ..values import Value, error, na, ok
 
 __all__ = ["compute", "evaluate_all", "softmax"]
 

@@ -16,7 +16,7 @@ from .evidence import compute
 from .inputs import SampleError, validate_sample
 from .result import EvidenceTrace, Result, plain
 from .scheduler import JobOutcome, Scheduler, timed
-from .values import Value, error, ok
+from ..values import Value, error, ok
 
 __all__ = ["Executor", "JobRunner", "Row"]
 

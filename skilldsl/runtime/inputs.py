@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .values import Value, na, ok
+from ..values import Value, na, ok
 
 __all__ = ["SampleError", "validate_sample"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .values import Value
+from ..values import Value
 
 __all__ = ["EvidenceTrace", "Result", "format_result", "plain"]
 

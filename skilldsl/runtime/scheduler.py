@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 from .evaluate import Outcome
-from .values import error
+from ..values import error
 
 __all__ = ["Need", "Spawn", "Job", "JobOutcome", "Task", "Scheduler", "CHEAP"]
 

@@ -15,7 +15,7 @@ import re
 import secrets
 from typing import Any
 
-from ..verifiers.registry import Verdict
+from ..values import Value as Verdict
 from ._boot import RESULT_KEY
 from .core import Limits, SandboxResult, run
 from .pool import SandboxPool

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..values import Value as Verdict  # the name plugins use for the one ok/na/error type
+
 __all__ = [
     "Param",
     "VerifierSpec",
@@ -54,43 +56,6 @@ class Param:
 
             value = ast.literal_eval(default.strip())
         return cls(name.strip(), type_, value)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A three-valued verifier result: ``status`` is ``ok``, ``na`` or ``error``."""
-
-    status: str
-    value: Any = None
-    reason: str | None = None
-    detail: dict = field(default_factory=dict)
-
-    @classmethod
-    def ok(cls, value: Any, **detail: Any) -> "Verdict":
-        return cls("ok", value, None, detail)
-
-    @classmethod
-    def na(cls, reason: str, **detail: Any) -> "Verdict":
-        return cls("na", None, reason, detail)
-
-    @classmethod
-    def error(cls, reason: str, **detail: Any) -> "Verdict":
-        return cls("error", None, reason, detail)
-
-    @classmethod
-    def of(cls, result: Any) -> "Verdict":
-        """Normalise a verifier's return value (bool, number in [0, 1], None or Verdict)."""
-        if isinstance(result, Verdict):
-            return result
-        if result is None:
-            return cls.na("verifier could not decide")
-        if isinstance(result, bool):
-            return cls.ok(result)
-        if isinstance(result, (int, float)):
-            if not 0.0 <= float(result) <= 1.0:
-                return cls.error(f"verifier returned {result!r}, outside [0, 1]")
-            return cls.ok(float(result))
-        return cls.error(f"verifier returned an unsupported value of type {type(result).__name__}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""The one three-valued result type: a value, ``na`` or ``error`` (after cel-python).
+
+Verifiers return it (as ``Verdict``, the name plugins know), sandboxed code produces it, and the
+runtime's evidence and expressions evaluate to it. It imports nothing from skilldsl, so every
+layer can share it without import cycles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Value", "ok", "na", "error", "STATUSES"]
+
+STATUSES = ("ok", "na", "error")
+
+
+@dataclass(frozen=True)
+class Value:
+    """``status`` is ``ok`` (``value`` holds the result), ``na`` (does not apply, or cannot be
+    decided) or ``error`` (something broke; ``reason`` says what). ``detail`` is what a trace
+    shows about how the value came about (a verifier's extracted answers, a sandbox's exit)."""
+
+    status: str
+    value: Any = None
+    reason: str | None = None
+    detail: dict = field(default_factory=dict, compare=False)
+
+    __hash__ = None  # detail and value may be unhashable; a Value is data, not a key
+
+    @property
+    def is_ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def is_na(self) -> bool:
+        return self.status == "na"
+
+    @property
+    def is_error(self) -> bool:
+        return self.status == "error"
+
+    @classmethod
+    def ok(cls, value: Any, **detail: Any) -> "Value":
+        return cls("ok", value, None, detail)
+
+    @classmethod
+    def na(cls, reason: str, **detail: Any) -> "Value":
+        return cls("na", None, reason, detail)
+
+    @classmethod
+    def error(cls, reason: str, **detail: Any) -> "Value":
+        return cls("error", None, reason, detail)
+
+    @classmethod
+    def of(cls, result: Any) -> "Value":
+        """Normalise a verifier's return value: a Value, bool, number in [0, 1] or None (na)."""
+        if isinstance(result, Value):
+            if result.status not in STATUSES:
+                return cls.error(f"verifier returned an unknown status {result.status!r}")
+            return result
+        if result is None:
+            return cls.na("verifier could not decide")
+        if isinstance(result, bool):
+            return cls.ok(result)
+        if isinstance(result, (int, float)):
+            if not 0.0 <= float(result) <= 1.0:  # NaN fails this too
+                return cls.error(f"verifier returned {result!r}, outside [0, 1]")
+            return cls.ok(float(result))
+        return cls.error(f"verifier returned an unsupported value of type {type(result).__name__}")
+
+    def with_reason(self, prefix: str) -> "Value":
+        """The same status with ``prefix: `` before the reason (for na and error)."""
+        if self.is_ok:
+            return self
+        return Value(self.status, None, f"{prefix}: {self.reason}", self.detail)
+
+
+def ok(value: Any, **detail: Any) -> Value:
+    """A value."""
+    return Value("ok", value, None, detail)
+
+
+def na(reason: str, **detail: Any) -> Value:
+    """Not applicable (or cannot be decided), with the reason."""
+    return Value("na", None, reason, detail)
+
+
+def error(reason: str, **detail: Any) -> Value:
+    """Something broke, with the reason."""
+    return Value("error", None, reason, detail)
