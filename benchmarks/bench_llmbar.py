@@ -41,16 +41,12 @@ def load_pairs(data: Path, limit: int) -> list[dict]:
 
 
 def render_messages(program_doc: dict, sample: dict) -> tuple:
-    """The judge prompt exactly as the skill writes it (first order: a as A)."""
-    import jinja2
+    """The judge prompt exactly as the skill writes it (first order: a as A), rendered by the runtime."""
+    from skilldsl.runtime.render import render_messages as render
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    prompt = program_doc["evidence"]["judge"]["prompt"]
     files = {name: f["text"] for name, f in program_doc.get("files", {}).items()}
     ctx = {**{k: v for k, v in sample.items() if k != "label"}, "files": files}
-    msgs = [{"role": role, "content": env.from_string(prompt[role]).render(ctx)}
-            for role in ("system", "user") if prompt.get(role)]
-    return tuple(msgs)
+    return render(program_doc["evidence"]["judge"]["prompt"], ctx)
 
 
 def parse_verdict(text: str) -> str | None:

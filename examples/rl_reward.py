@@ -1,8 +1,10 @@
 """Use a skill as the reward function of an RL trainer (GRPO/PPO style) and for best-of-N.
 
 Most trainers take ``reward_fn(prompts, completions, **columns) -> list[float]``; a skill's
-``score`` is batched, so one call scores the whole group. A reward of ``None`` (status ``na``
-or ``error``) must be mapped to a number explicitly: here to 0.0, and the reasons are logged.
+``score`` is batched, so one call scores the whole group. A reward of ``None`` must be mapped to
+a number explicitly, and the two cases differ: ``na`` (no evidence applies) gets ``on_na``, while
+an ``error`` (a verifier or the sandbox broke) stops the step unless ``on_error`` says what it is
+worth — a broken reward silently scored as 0 would train the policy on noise.
 
 Run from the repository root: ``python examples/rl_reward.py`` (no model is loaded: the
 references decide).
@@ -10,20 +12,26 @@ references decide).
 import skilldsl
 
 
-def make_reward_fn(skill_path: str, missing: float = 0.0):
+def make_reward_fn(skill_path: str, on_na: float = 0.0, on_error: "float | None" = None):
     """A trainer-shaped reward function backed by a skill."""
     skill = skilldsl.load(skill_path)
+
+    def number(r) -> float:
+        if r.status == "ok":
+            return r.reward
+        if r.status == "na":
+            return on_na
+        if on_error is None:
+            raise RuntimeError(f"the reward erred: {r.reason} (pass on_error= to score errors instead)")
+        print(f"  reward error, scored {on_error}: {r.reason}")
+        return on_error
 
     def reward_fn(prompts, completions, **columns):
         samples = [
             {"prompt": p, "response": c, **{k: v[i] for k, v in columns.items()}}
             for i, (p, c) in enumerate(zip(prompts, completions))
         ]
-        results = skill.score(samples)
-        for r in results:
-            if r.reward is None:
-                print(f"  reward {r.status}: {r.reason}")
-        return [missing if r.reward is None else r.reward for r in results]
+        return [number(r) for r in skill.score(samples)]
 
     return reward_fn
 

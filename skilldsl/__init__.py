@@ -9,7 +9,7 @@ from .errors import InternalError, SkillError, Span
 from .ir import Program
 
 __all__ = ["compile", "load", "program", "stock_skill", "Program", "SkillError", "InternalError", "Span", "__version__"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def compile(path, **options) -> Program:  # noqa: A001 - the facade's verb

@@ -47,6 +47,15 @@ class Diagnostic:
     severity: str = "error"
     source_line: str | None = None
 
+    def with_source(self, file: str, text: str) -> "Diagnostic":
+        """This diagnostic with its source line taken from ``text`` (the contents of ``file``), for
+        sources that exist only in memory (``compile_source``)."""
+        if self.source_line is not None or self.span is None or self.span.file != file:
+            return self
+        lines = text.splitlines()
+        line = lines[self.span.line - 1] if 0 < self.span.line <= len(lines) else None
+        return Diagnostic(self.span, self.message, self.severity, line)
+
     def render(self) -> str:
         where = f"{self.span}: " if self.span else ""
         text = f"{where}{self.severity}: {self.message}"
@@ -88,6 +97,10 @@ class SkillError(Exception):
     @property
     def span(self) -> Span | None:
         return self.diagnostics[0].span if self.diagnostics else None
+
+    def with_source(self, file: str, text: str) -> "SkillError":
+        """The same error with source lines from in-memory ``text`` (see :meth:`Diagnostic.with_source`)."""
+        return SkillError([d.with_source(file, text) for d in self.diagnostics])
 
     def render(self) -> str:
         return "\n".join(d.render() for d in self.diagnostics)

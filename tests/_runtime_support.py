@@ -110,7 +110,7 @@ def program(inputs, evidence, reward, *, mode="pointwise", eager=(), settings=No
     inputs = {k: ({"type": v, "optional": False, "visibility": "visible"} if isinstance(v, str) else
                   {"optional": False, "visibility": "visible", **v}) for k, v in inputs.items()}
     doc = {
-        "format": "skilldsl-ir/1", "skill": "t", "version": 1, "mode": mode, "about": "", "source": "t.skill",
+        "format": "skilldsl-ir/2", "skill": "t", "version": 1, "mode": mode, "about": "", "source": "t.skill",
         "inputs": inputs, "files": files or {}, "models": {"default": {"id": None}},
         "settings": {"retries": 1, "max_prompt_tokens": 2048, "truncate": "middle", "temperature": 0.0,
                      "seed": 0, **(settings or {})},
@@ -153,8 +153,8 @@ VERIFIER_CALLS: list = []
 
 
 def _register(name, func, params):
-    if registry.get(name) is None:
-        verifier(name, params=params)(func)
+    if registry.get(name) is None:  # in-process, so VERIFIER_CALLS sees every call
+        verifier(name, params=params, isolate=False)(func)
 
 
 def _same(response, reference):

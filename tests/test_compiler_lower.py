@@ -64,7 +64,7 @@ evidence:
   pick:
     route: [code, judge]
     ask: {user: "Which for {{ prompt }}?"}
-reward: 1 if pick else rm
+reward: rm if pick == "code" else 1
 """, tmp_path)
     ev = program.evidence
     assert ev["code"]["limits"] == {"timeout": 2, "memory_mb": 512} and ev["code"]["cost"] == 10

@@ -12,12 +12,15 @@ DOC = (ROOT / "docs" / "internals.md").read_text(encoding="utf-8")
 
 
 def test_builtin_verifier_table_matches_the_registry():
-    rows = dict(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| `([^`]*)`", DOC, re.M))
+    rows = {name: (params, value) for name, params, value in
+            re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| `([^`]*)`(?:[^|\\]|\\.)*\| ([a-z]+)", DOC, re.M)}
     registry.load_plugins([])
     builtins = {s.name: s for s in registry.all_verifiers() if s.func.__module__.startswith("skilldsl.")}
     assert set(rows) == set(builtins)
-    for name, params in rows.items():
-        assert signature(builtins[name]) == f"{name}({params})"
+    for name, (params, value) in rows.items():
+        spec = builtins[name]
+        assert signature(spec) == f"{name}({params}) -> {spec.returns}"
+        assert value == spec.returns, f"{name}: the table says {value}, the verifier returns {spec.returns}"
 
 
 def test_each_section_once_and_every_module_in_the_map():

@@ -49,7 +49,7 @@ def test_gsm8k_bad_rows_are_skipped_with_reasons(tmp_path):
     assert len(samples) == 4 + 3 + 3
     assert samples[0]["reference"] == good["ground_truth"].rsplit("A:", 1)[1].strip()
     reasons = {s.row: s.reason for s in skipped}
-    assert "not valid JSON" in reasons["example_model_solutions.jsonl:2"]
+    assert "invalid JSON" in reasons["example_model_solutions.jsonl:2"]
     assert "'175b_verification' should be" in reasons["example_model_solutions.jsonl:3:175b_verification"]
     assert "'6b_finetuning' should be" in reasons["example_model_solutions.jsonl:4:6b_finetuning"]
     assert "not an object" in reasons["example_model_solutions.jsonl:5"]
@@ -164,7 +164,7 @@ def test_convert_command_reports_skips_and_errors(tmp_path, capsys):
     assert main(["convert", "humaneval", str(src), "-o", str(tmp_path / "o.jsonl")]) == 1  # nothing usable
     err = capsys.readouterr().err
     assert "skipped HumanEval.jsonl:1: missing fields 'prompt', 'test', 'entry_point'" in err
-    assert "skipped HumanEval.jsonl:2: line 2 is not valid JSON" in err and "wrote 0 humaneval samples" in err
+    assert "skipped HumanEval.jsonl:2: invalid JSON" in err and "wrote 0 humaneval samples" in err
     assert main(["convert", "ifeval", str(FIX / "ifeval"), "--response", "empty"]) == 2
     assert "takes no option response" in capsys.readouterr().err
     assert main(["convert", "gsm8k-solutions", str(FIX / "gsm8k"), "--limit", "2"]) == 0

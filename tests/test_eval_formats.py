@@ -62,6 +62,23 @@ def test_judgebench_reference_categories_and_hidden_fields():
     assert leaky.hidden["order"] == "chosen_first"
 
 
+def test_judgebench_list_ground_truth_is_kept_as_alternatives():
+    # OpenRS's GPT-4o JudgeBench file lists several letters for 6 of its 350 rows; they were skipped
+    d = read_dataset(FIX / "judgebench" / "openrs_judgebench_gpt.jsonl")
+    assert d.format == "judgebench" and not d.skipped
+    assert [i.inputs["reference"] for i in d.items] == [["I", "J"], ["D", "J"]]
+
+
+def test_a_reference_list_must_hold_texts(tmp_path):
+    path = tmp_path / "o.jsonl"
+    rows = [{"id": k, "prompt": "p", "chosen": "a", "rejected": "b", "reference": ref}
+            for k, ref in (("one", ["x"]), ("empty", []), ("nested", [["x"]]), ("number", [3, "4"]))]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    d = read_dataset(path, "openrs")
+    assert {i.id: i.inputs["reference"] for i in d.items} == {"one": "x", "number": ["3", "4"]}
+    assert reasons(d) == {"field 'reference' should be text or a non-empty list of texts"}
+
+
 def test_openrs_generic_and_candidates():
     d = read_dataset(FIX / "openrs.jsonl")
     assert d.format == "openrs" and [i.id for i in d.items] == ["o1", "o2"]
@@ -83,7 +100,7 @@ def test_rmbench_and_rewardbench2_schemas():
     assert len(rb.items) == 8
     assert any("'oops'" in r for r in reasons(rb))
     assert "num_correct 2 but 1 chosen completions" in reasons(rb)
-    assert any(r.startswith("line 11 is not valid JSON") for r in reasons(rb))
+    assert any(s.row == "rewardbench2.jsonl:11" and s.reason.startswith("invalid JSON") for s in rb.skipped)
 
 
 def test_gsm8k_best_of_four_with_gold_from_test_jsonl():

@@ -86,7 +86,7 @@ def test_load_rejects_tampered_file(tmp_path):
 def test_load_rejects_other_formats(tmp_path):
     path = tmp_path / "x.skillc"
     path.write_text(json.dumps({"format": "other/9"}))
-    with pytest.raises(ValueError, match="not a skilldsl-ir/1 file"):
+    with pytest.raises(ValueError, match="not a skilldsl-ir/2 file"):
         Program.load(path)
 
 
@@ -119,21 +119,21 @@ def test_load_rejects_a_truncated_file(tmp_path):
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop("plan"), "the top level: 'plan' is a required property"),
-    (lambda d: d["evidence"]["judge"].pop("answer"), "evidence.judge: 'answer' is a required property"),
-    (lambda d: d["evidence"]["judge"].update(kind="vote"), "evidence.judge.kind: 'vote' is not one of"),
-    (lambda d: d["evidence"]["a_items"]["body"].update(kind="each"), "evidence.a_items.body.kind: 'each' is not one"),
-    (lambda d: d["evidence"]["a_match"].pop("verifier"), "evidence.a_match: 'verifier' is a required property"),
-    (lambda d: d["evidence"]["judge"]["answer"].pop("labels"), "evidence.judge.answer: 'labels' is a required"),
-    (lambda d: d["inputs"]["a"].update(type="string"), "inputs.a.type: 'string' is not one of"),
-    (lambda d: d["reward"]["args"][0].update(call=None), "reward.args.0.call: None is not of type 'string'"),
-    (lambda d: d["reward"]["args"][1].update(argz=[]), "reward.args.1: this is not an expression node"),
+    (lambda d: d.pop("plan"), "the top level needs a 'plan' key"),
+    (lambda d: d["evidence"]["judge"].pop("answer"), "evidence.judge needs a 'answer' key"),
+    (lambda d: d["evidence"]["judge"].update(kind="vote"), "evidence.judge.kind must be one of check, ask, run, route, model, each; got text 'vote'"),
+    (lambda d: d["evidence"]["a_items"]["body"].update(kind="each"), "evidence.a_items.body.kind must be one of check, ask, run, route, model; got text 'each'"),
+    (lambda d: d["evidence"]["a_match"].pop("verifier"), "evidence.a_match needs a 'verifier' key"),
+    (lambda d: d["evidence"]["judge"]["answer"].pop("labels"), "evidence.judge.answer needs a 'labels' key"),
+    (lambda d: d["inputs"]["a"].update(type="string"), "inputs.a.type must be one of"),
+    (lambda d: d["reward"]["args"][0].update(call=None), "unknown key 'op' in reward.args[0] (allowed: args, call, kwargs)"),
+    (lambda d: d["reward"]["args"][1].update(argz=[]), "unknown key 'argz' in reward.args[1] (did you mean 'args'?)"),
 ])
 def test_load_rejects_a_mangled_program_saying_where(tmp_path, mutate, message):
     path = _mangled(tmp_path, mutate)
     with pytest.raises(ValueError) as info:
         Program.load(path)
-    assert str(info.value).startswith(f"{path}: not a valid skilldsl-ir/1 program: {message}")
+    assert str(info.value).startswith(f"{path}: not a valid skilldsl-ir/2 program: {message}")
 
 
 def test_the_cli_reports_a_mangled_program_in_one_line(tmp_path, capsys):
@@ -144,4 +144,19 @@ def test_the_cli_reports_a_mangled_program_in_one_line(tmp_path, capsys):
     data.write_text('{"prompt": "1+1?", "response": "2"}\n')
     assert main(["score", str(path), str(data), "--no-progress"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"error: {path}: not a valid skilldsl-ir/1 program: evidence.judge: 'prompt' is a required property"]
+        f"error: {path}: not a valid skilldsl-ir/2 program: evidence.judge needs a 'prompt' key"]
+
+
+def test_a_node_of_no_known_shape_says_so(tmp_path):
+    path = _mangled(tmp_path, lambda d: d["reward"]["args"].__setitem__(1, {"weird": 1}))
+    with pytest.raises(ValueError, match=r"reward\.args\[1\]: this is not an expression node"):
+        Program.load(path)
+
+
+def test_a_program_of_the_retired_format_says_rebuild(tmp_path):
+    doc = json.loads((GOLDEN / "math_answer.skillc").read_text())
+    doc["format"] = "skilldsl-ir/1"
+    path = tmp_path / "old.skillc"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="skilldsl-ir/1 is no longer run: .*first\\(\\)/known\\(\\) skipped errors.*skilldsl build"):
+        Program.load(path)

@@ -8,7 +8,7 @@ from _runtime_support import C as const
 from _runtime_support import E as ev
 from _runtime_support import call, op
 from skilldsl.ir.functions import BUILTINS
-from skilldsl.runtime.evaluate import BUILTIN_IMPLS, Outcome, Pending, evaluate
+from skilldsl.runtime.evaluate import BUILTIN_IMPLS, TYPE_ERROR, Outcome, Pending, evaluate
 from skilldsl.values import Value, error, na, ok
 
 
@@ -115,17 +115,17 @@ def test_strict_operator_propagation(name):
 
 def test_operator_type_and_arithmetic_errors():
     assert "division by zero" in run(op("/", const(1), const(0))).reason
-    assert run(op("+", const(1), const("a"))).is_error
-    assert run(op("<", const(1), const("a"))).is_error
-    assert run(op("not", const(1))).is_error
+    for bad in (op("+", const(1), const("a")), op("<", const(1), const("a")), op("<", const("a"), const(3)),
+                op("not", const(1)), op("-", const("a"), const("b")), op("<", const([1]), const([2]))):
+        assert run(bad).reason.startswith(TYPE_ERROR), bad
 
 
 KLEENE = [
-    # (op, left, right, expected) — None = pending
-    ("and", F, NA, F), ("and", NA, F, F), ("and", F, ERR, F), ("and", ERR, F, F),
+    # (op, left, right, expected): Kleene for na, but an error is never absorbed
+    ("and", F, NA, F), ("and", NA, F, F), ("and", F, ERR, F), ("and", ERR, F, ERR),
     ("and", T, NA, NA), ("and", NA, T, NA), ("and", T, T, T), ("and", NA, ERR, ERR), ("and", ERR, NA, ERR),
-    ("or", T, NA, T), ("or", NA, T, T), ("or", ERR, T, T), ("or", F, NA, NA), ("or", F, F, F),
-    ("or", NA, NA, NA), ("or", ERR, ERR2, ERR),
+    ("or", T, NA, T), ("or", NA, T, T), ("or", ERR, T, ERR), ("or", T, ERR, T), ("or", F, NA, NA),
+    ("or", F, F, F), ("or", NA, NA, NA), ("or", ERR, ERR2, ERR),
 ]
 
 
@@ -139,9 +139,9 @@ def test_and_or_demand_lazily():
     assert run(op("and", ev("l"), ev("r")), l=None, r=None) == pending("l")
     assert run(op("and", ev("l"), ev("r")), l=F, r=None) == F
     assert run(op("and", ev("l"), ev("r")), l=T, r=None) == pending("r")
-    # ...but a known right side that decides makes the pending left irrelevant
-    assert run(op("and", ev("l"), ev("r")), l=None, r=F) == F
-    assert run(op("or", ev("l"), ev("r")), l=None, r=T) == T
+    # the left side is always needed: it may be an error, which nothing absorbs
+    assert run(op("and", ev("l"), ev("r")), l=None, r=F) == pending("l")
+    assert run(op("or", ev("l"), ev("r")), l=None, r=T) == pending("l")
     assert run(op("or", ev("l"), ev("r")), l=NA, r=None) == pending("r")
     assert run(op("and", const(1), const(True))).is_error
 
@@ -162,22 +162,41 @@ def test_if_is_lazy_and_three_valued():
 
 @pytest.mark.parametrize(
     "fn,value,expected",
-    [("known", OK1, True), ("known", NA, False), ("known", ERR, False),
-     ("is_na", NA, True), ("is_na", ERR, False), ("is_na", OK1, False),
+    [("known", OK1, True), ("known", NA, False),
+     ("is_na", NA, True), ("is_na", OK1, False),
      ("is_error", ERR, True), ("is_error", NA, False), ("is_error", OK1, False)],
 )
-def test_status_tests_never_propagate(fn, value, expected):
+def test_status_tests_read_na_as_data(fn, value, expected):
     assert run(call(fn, ev("x")), x=value) == ok(expected)
     assert run(call(fn, ev("x")), x=None) == pending("x")
 
 
-def test_first_is_lazy():
+@pytest.mark.parametrize("fn", ["known", "is_na"])
+def test_known_and_is_na_keep_an_error(fn):
+    # `x if known(x) else judge` must not send a broken verifier to the judge
+    assert same(run(call(fn, ev("x")), x=ERR), ERR)
+
+
+def test_first_skips_na_only():
     expr = call("first", ev("a"), ev("b"), ev("c"))
     assert run(expr, a=NA, b=OK2, c=None) == OK2
     assert run(expr, a=OK1, b=None, c=None) == OK1
     assert run(expr, a=NA, b=None, c=None) == pending("b")
-    assert same(run(expr, a=NA, b=ERR, c=NA), ERR)
+    assert same(run(expr, a=NA, b=ERR, c=OK1), ERR)   # an error stops the search ...
+    assert same(run(expr, a=ERR, b=None, c=None), ERR)  # ... and nothing after it is demanded
     assert run(expr, a=NA, b=NA, c=NA).is_na
+
+
+def test_catch_is_the_one_way_to_replace_an_error_and_it_is_recorded():
+    expr = call("catch", ev("x"), const(0))
+    env = env_of(x=ERR)
+    env.caught = []
+    assert run(expr, x=OK1) == OK1
+    assert same(run(expr, x=NA), NA)          # catch is for errors; na is default/first's business
+    assert run(expr, x=None) == pending("x")
+    assert evaluate(expr, env) == ok(0) and env.caught == ["broke"]
+    env.caught = []
+    assert evaluate(call("is_error", ev("x")), env) == T and env.caught == ["broke"]
 
 
 def test_default():
@@ -294,13 +313,13 @@ def _exprs():
 
     def extend(children):
         binary = st.tuples(st.sampled_from(["and", "or", "+", "*", "<", "=="]), children, children)
-        calls = st.tuples(st.sampled_from(["first", "mean", "max", "all", "any", "default"]),
+        calls = st.tuples(st.sampled_from(["first", "mean", "max", "all", "any", "default", "catch"]),
                           st.lists(children, min_size=2, max_size=3))
         unary = st.tuples(st.sampled_from(["known", "is_na", "is_error"]), children)
         return st.one_of(
             binary.map(lambda t: op(t[0], t[1], t[2])),
             st.tuples(children, children, children).map(lambda t: op("if", *t)),
-            calls.map(lambda t: call(t[0], *(t[1][:2] if t[0] == "default" else t[1]))),
+            calls.map(lambda t: call(t[0], *(t[1][:2] if t[0] in ("default", "catch") else t[1]))),
             unary.map(lambda t: call(t[0], t[1])),
         )
 
@@ -320,3 +339,30 @@ def test_lazy_evaluation_agrees_with_eager(expr, values):
         assert lazy.names and not lazy.names & set(known)  # only new, real demands
         known.update({n: everything[n] for n in lazy.names})
     assert same(lazy, eager)
+
+
+# -- the table in ir/functions.py is what the evaluator does ----------------------------------
+
+_SECOND = {"number": const(1), "bool": const(True), "text": const("yes"), "any": const(1)}
+
+
+def _call_with_first(name, first):
+    b = BUILTINS[name]
+    rest = [_SECOND.get(p, const(1)) for p in b.params[1:]]
+    if name == "weighted":
+        rest = [const(1), const(0.5), const(1)]
+    elif b.variadic and len(b.params) == 1:
+        rest = [_SECOND[b.params[0]]]
+    return call(name, first, *rest)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+@pytest.mark.parametrize("status", ["na", "error"])
+def test_builtins_propagate_exactly_the_statuses_they_do_not_handle(name, status):
+    bad = NA if status == "na" else ERR
+    outcome = Outcome(bad, "ask", {"distribution": {"yes": 1.0}})
+    r = evaluate(_call_with_first(name, ev("x")), Env({"x": outcome}))
+    if status in BUILTINS[name].handles:
+        assert not same(r, bad), f"{name} should handle {status}"
+    else:
+        assert same(r, bad), f"{name} should propagate {status}, gave {r}"

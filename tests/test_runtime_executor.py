@@ -173,7 +173,7 @@ def test_route_runs_only_the_chosen_evidence():
                   "options": ["strict", "lenient"],
                   "prompt": {"user": "Which evidence decides {{ response }}?"},
                   "answer": {"type": "choice", "labels": ["strict", "lenient"]}, "model": "default"}},
-        call("p", E("pick"), C("yes")),
+        op("if", op("==", E("pick"), C("strict")), call("p", E("strict"), C("yes")), call("p", E("lenient"), C("yes"))),
     )
 
     def choose(text, options):
@@ -183,7 +183,8 @@ def test_route_runs_only_the_chosen_evidence():
 
     fake = ScriptedBackend(choose=choose)
     r = Skill(prog, backend=fake).score([{"response": "r"}])[0]
-    assert r.trace["pick"].detail["chosen"] == "lenient"
+    assert r.trace["pick"].detail["chosen"] == "lenient" and r.trace["pick"].value == "lenient"
+    assert r.trace["pick"].detail["distribution"]["lenient"] == pytest.approx(0.9)  # p(pick, "lenient")
     assert r.trace["strict"].skipped == "not needed"
     assert not any("STRICT" in fake.text(q.messages) for q in fake.requests)
     assert r.reward == pytest.approx(0.9)
@@ -461,9 +462,10 @@ def test_a_broken_verifier_pool_fails_its_rows_only(monkeypatch):
     fake = ScriptedBackend()
     checked, judged = Skill(math_like(), backend=fake).score(
         [{"prompt": "p", "response": "a", "reference": "a"}, {"prompt": "p", "response": "b"}])
-    assert checked.status == "ok" and checked.trace["matches"].status == "error"
-    assert "pool is gone" in checked.trace["matches"].reason
-    assert judged.status == "ok"
+    # the broken verifier is an error of its row, never handed to the judge instead ...
+    assert checked.status == "error" and checked.trace["matches"].status == "error"
+    assert "pool is gone" in checked.reason and checked.trace["judge"].skipped == "not needed"
+    assert judged.status == "ok"  # ... and the row without a reference is judged as usual
 
 
 def test_a_negative_batch_size_is_refused_rather_than_losing_rows():

@@ -112,7 +112,8 @@ def test_a_compiled_route_runs_only_the_chosen_evidence(tmp_path):
         "  strict: {ask: {user: 'STRICT {{ response }}'}, answer: 'choice(yes, no)'}\n"
         "  lenient: {ask: {user: 'LENIENT {{ response }}'}, answer: 'choice(yes, no)'}\n"
         "  pick: {route: [strict, lenient], ask: {user: 'Which evidence decides {{ prompt }}?'}}\n"
-        "reward: 1 if pick == \"yes\" else 0\n")
+        "reward: |\n  (1 if strict == \"yes\" else 0) if pick == \"strict\"\n"
+        "    else (1 if lenient == \"yes\" else 0) if p(pick, \"lenient\") > 0.5 else na\n")
     fake = FakeBackend(choices={"Which evidence": "lenient", "LENIENT": "yes"}, default_choice="no")
     r = Skill(skilldsl.compile(source), backend=fake).score([{"prompt": "q", "response": "r"}])[0]
     assert r.reward == 1.0 and r.trace["pick"].detail["chosen"] == "lenient"
@@ -175,8 +176,10 @@ def test_every_evidence_kind_compiled_and_run(tmp_path):
     ])
     assert with_ref.scores == [1.0, 0.0] and with_ref.best == 0   # the reference decides
     assert with_ref.trace["rate[0]"].skipped == "not needed" and not fake.saw("against REF")
-    # no reference: run (true) + checklist + score samples + reward model, averaged
-    assert no_ref.trace["rate[0]"].detail["samples"] == ["1", "1", "1"]
-    assert no_ref.scores == pytest.approx([(1 + 0.9 + 1 / 5 + 1) / 4, (1 + 0.1 + 1 / 5 + 1) / 4])
+    # no reference: `rate` shows the missing reference, so it is na (never "None" in a prompt) and
+    # the mean skips it: run (true) + checklist + reward model, averaged
+    assert no_ref.trace["rate[0]"].status == "na" and "'reference' is na" in no_ref.trace["rate[0]"].reason
+    assert no_ref.scores == pytest.approx([(1 + 0.9 + 1) / 3, (1 + 0.1 + 1) / 3])
     assert rm.calls == [["a prompt good one", "a prompt bad one"]]
-    assert fake.batch_sizes("generate") == [6] and fake.batch_sizes("choice_logprobs") == [4]
+    assert fake.batch_sizes("generate") == [] and fake.batch_sizes("choice_logprobs") == [4]
+    assert not any("None" in p for p in fake.prompts())

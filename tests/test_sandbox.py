@@ -178,20 +178,20 @@ def test_huge_output_is_capped():
     assert result.seconds < 3
 
 
-def test_repo_and_home_are_hidden_but_etc_is_readable():
+def test_repo_and_home_are_hidden_but_the_standard_library_works():
     code = (
-        "import os\n"
-        f"print(os.path.exists({str(REPO / 'pyproject.toml')!r}))\n"
-        "print(open('/etc/hostname').read() != '' or True)\n"
-        "print(sorted(os.listdir('/tmp')))"
+        "import os, json, decimal, hashlib, sqlite3, zoneinfo, ctypes\n"
+        f"print(os.path.exists({str(REPO / 'pyproject.toml')!r}), os.path.exists(os.path.expanduser('~root/.bashrc')))\n"
+        "print(sorted(os.listdir('/tmp')), os.getcwd())\n"
+        "print(hashlib.sha256(b'x').hexdigest()[:8], zoneinfo.ZoneInfo('Europe/Paris').key)"
     )
     result = run(code, limits=FAST)
-    assert result.status == "passed"
+    assert result.status == "passed", result.stderr
     lines = result.stdout.splitlines()
-    if _isolated(result, "mount"):
-        assert lines[0] == "False"  # the work tree is covered by an empty tmpfs
-        assert lines[2] == "[]"  # /tmp is the run's own empty tmpfs
-    assert lines[1] == "True"  # /etc stays readable: documented, holds no secrets here
+    assert _isolated(result, "mount", "rootfs")
+    assert lines[0] == "False False"  # neither the work tree nor a home is in the allow-list
+    assert lines[1] == "[] /tmp"  # /tmp is the run's own empty tmpfs, and its cwd
+    assert lines[2] == "2d711642 Europe/Paris"
 
 
 def test_runs_as_an_unprivileged_uid_when_root():
@@ -236,13 +236,16 @@ def test_limits_from_ir_mapping():
     assert Limits(timeout=2.5).to_job()["cpu_seconds"] == 3
 
 
-def test_fallback_without_namespaces_keeps_limits_and_private_dir(monkeypatch):
+def test_fallback_without_namespaces_keeps_limits_and_private_dir(monkeypatch, capsys):
     from skilldsl.sandbox import core
 
     monkeypatch.setattr(core, "NAMESPACES", {})  # as on a host that refuses unshare
+    monkeypatch.setenv(core.ALLOW_RLIMITS_ONLY, "1")  # refused otherwise (test_sandbox_hostile)
+    monkeypatch.setattr(core, "_warned", False)
     result = run("import os\nprint(os.getcwd())", limits=FAST)
     assert result.status == "passed"
-    assert result.isolation == ("rlimits", "no_new_privs")
+    assert result.isolation == ("seccomp", "rlimits", "no_new_privs") and result.level == "rlimits-only"
+    assert "WARNING: untrusted code runs with rlimits-only isolation" in capsys.readouterr().err
     workdir = result.stdout.strip()
     assert Path(workdir).name.startswith("skilldsl-sbx-") and not Path(workdir).exists()
     loop = run("while True:\n    pass", limits=Limits(timeout=1))
@@ -252,10 +255,38 @@ def test_fallback_without_namespaces_keeps_limits_and_private_dir(monkeypatch):
 
 
 def test_callers_project_is_hidden_wherever_it_lives(monkeypatch, tmp_path):
+    # The caller's project (its cwd, here under /tmp as in a CI clone) and this checkout are
+    # outside the allow-list wherever they are; inside, /tmp is the run's own empty tmpfs.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'secret'\n")
+    monkeypatch.chdir(tmp_path)
+    paths = [str(tmp_path / "pyproject.toml"), str(REPO / "pyproject.toml"), str(tmp_path)]
+    result = run(f"import os\nprint([os.path.exists(p) for p in {paths!r}])", limits=FAST)
+    assert result.passed, result.stderr
+    assert result.stdout == "[False, False, False]\n"
+
+
+def test_doctor_reports_the_isolation_of_this_user_and_an_unprivileged_one(capsys):
+    import json
+
+    from skilldsl.cli import main
+
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["current_user"]["level"] == "namespaces"
+    assert {"rootfs", "watchdog"} <= set(report["current_user"]["isolation"])
+    if os.geteuid() == 0:  # tried as nobody, through a user namespace
+        unprivileged = report["unprivileged_user"]
+        assert unprivileged["level"] == "namespaces" and "user" in unprivileged["isolation"], unprivileged
+
+
+def test_doctor_says_what_is_missing_and_exits_1(monkeypatch, capsys):
+    from skilldsl.cli import main
     from skilldsl.sandbox import core
 
-    monkeypatch.chdir("/")
-    assert "/" not in core._hidden_dirs()
-    monkeypatch.chdir("/usr/lib")
-    assert not any(p.startswith("/usr") for p in core._hidden_dirs())
-    assert str(REPO.resolve()) in core._hidden_dirs() or str(REPO).startswith(core.HIDDEN_DIRS)
+    monkeypatch.setattr(core, "NAMESPACES", {})  # as on a host that refuses unshare
+    monkeypatch.delenv(core.ALLOW_RLIMITS_ONLY, raising=False)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "this user (uid" in out and ": refused" in out
+    assert "mount: not available" in out
+    assert f"unless {core.ALLOW_RLIMITS_ONLY}=1 (not set)" in out

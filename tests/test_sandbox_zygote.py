@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,64 @@ def test_a_stuck_zygote_is_abandoned_for_popen(monkeypatch):
     assert stuck.proc.wait(timeout=5) == -signal.SIGKILL  # killed, never asked again
     assert run("print('fresh')", limits=FAST).stdout == "fresh\n"
     assert zygote._zygote is not stuck
+
+
+def test_runs_die_with_their_zygote():
+    # Each run's P carries a parent-death signal tied to the zygote: killing the zygote ends the
+    # runs it forked at once (an infrastructure error), it does not leave them to the wall clock.
+    import threading
+
+    assert run("pass", limits=FAST).passed
+    zyg = zygote._zygote
+    if zyg is None:
+        pytest.skip("zygote disabled here")
+    outcome = {}
+    code = "import os, time\nprint(os.readlink('/proc/self/ns/pid'), flush=True)\ntime.sleep(60)"
+    worker = threading.Thread(target=lambda: outcome.update(result=run(code, limits=Limits(timeout=10))))
+    worker.start()
+    try:
+        while worker.is_alive() and len(_in_other_namespaces(_descendants(zyg.proc.pid))) < 2:  # A and B
+            worker.join(0.05)
+        os.kill(zyg.proc.pid, signal.SIGKILL)
+    finally:
+        worker.join(15)
+    result = outcome["result"]
+    assert result.status == "error" and "without reporting" in result.reason, result.describe()
+    ns = result.stdout.strip()
+    assert ns.startswith("pid:[") and not [pid for pid in _live() if _namespace(pid) == ns]
+
+
+def _live() -> dict[int, int]:
+    """{pid: parent pid} of every live process (zombies hold nothing)."""
+    found = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in ("Z", "X"):
+            found[int(name)] = int(fields[1])
+    return found
+
+
+def _descendants(root: int) -> list[int]:
+    live, found = _live(), []
+    todo = [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in live.items() if ppid == parent]
+        found += children
+        todo += children
+    return found
+
+
+def _namespace(pid: int) -> "str | None":
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _in_other_namespaces(pids: list[int]) -> list[int]:
+    ours = os.readlink("/proc/self/ns/pid")
+    return [pid for pid in pids if _namespace(pid) not in (None, ours)]

@@ -1,7 +1,9 @@
-"""``code.passes`` (HumanEval style) and ``run`` evidence over the sandbox.
+"""``code.passes`` (HumanEval style), ``code.io_passes`` (stdin/stdout) and ``run`` evidence.
 
 The fixture problem is HumanEval/0 (``has_close_elements``) from openai/human-eval
-(``data/HumanEval.jsonl.gz`` @ 6d43fb980f9f, MIT), trimmed to three asserts.
+(``data/HumanEval.jsonl.gz`` @ 6d43fb980f9f, MIT), trimmed to three asserts; the stdin/stdout
+problems are ``tests/fixtures/code_io`` (written for these tests). Attacks on the signals are in
+``tests/test_code_forgery.py``.
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from skilldsl.sandbox import Limits, build_program, extract_code, run_skill_code, run_skill_code_many, value_verdict
+from skilldsl.sandbox import (
+    Limits, build_program, compare_output, extract_code, run_skill_code, run_skill_code_many, value_verdict,
+)
 from skilldsl.verifiers import registry
-from skilldsl.verifiers.code import passes
+from skilldsl.verifiers.code import io_passes, passes
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
 
@@ -56,6 +60,7 @@ def test_registered_with_the_contract_params():
         ("response", "text", None), ("test", "text", None), ("entry_point", "text", None),
         ("prompt", "text", ""), ("timeout", "number", 10),
     ]
+    assert spec.version == "2"
     assert spec.call(SOLUTION, TEST, ENTRY, prompt=PROMPT).value is True
 
 
@@ -92,12 +97,13 @@ def test_fenced_response_is_unwrapped():
 
 def test_early_exit_does_not_pass():
     for cheat in ("    import sys; sys.exit(0)\n", "    import os; os._exit(0)\n"):
-        # The call to check() exits with 0 before the asserts complete.
+        # The candidate exits with 0 in its first call, before the asserts complete.
         verdict = check(cheat)
         assert verdict.value is False, cheat
+        assert "exited with status 0 before the tests finished" in verdict.detail["reason"]
     top_level = check(FULL_DEF.replace("    return False\n", "    return False\nimport sys\nsys.exit(0)\n"))
     assert top_level.value is False
-    assert "exited before" in top_level.detail["reason"]
+    assert "exited with status 0 before the tests finished" in top_level.detail["reason"]
 
 
 def test_hostile_completions_fail_within_limits():
@@ -123,12 +129,33 @@ def test_megabyte_and_undecodable_responses_get_a_verdict():
     assert "UnicodeEncodeError" in garbled.detail["output"]  # compile() refuses lone surrogates
 
 
-def test_run_code_result_global_and_last_json_line():
+def test_run_code_value_is_the_result_global_never_stdout():
     assert run_skill_code("result = len(response) > 3", {"response": "hello"}).value is True
     printed = run_skill_code("print('debug')\nprint(0.25)\nprint('done')", {})
-    assert (printed.status, printed.value) == ("ok", 0.25)
-    structured = run_skill_code("import json\nprint(json.dumps({'score': 1}))", {})
-    assert structured.value == {"score": 1}
+    assert printed.status == "error" and "set no `result`" in printed.reason
+    structured = run_skill_code("print('{\"score\": 1}')\nresult = {'score': 0}", {})
+    assert structured.value == {"score": 0}
+
+
+def test_run_code_that_does_not_finish_takes_on_failure():
+    for code in ("raise ValueError('wrong')", "import os\nos._exit(0)", "import sys\nsys.exit(0)",
+                 "x = 1", "while True:\n    pass"):
+        unset = run_skill_code(code, {}, {"timeout": 1})
+        assert unset.status == "error" and unset.reason.startswith("run: "), code
+        mapped = run_skill_code(code, {}, {"timeout": 1}, False)
+        assert (mapped.status, mapped.value) == ("ok", False), code
+        assert mapped.detail["failure"], code
+    assert run_skill_code("result = 0.5", {}, None, False).value == 0.5  # finished: its own value
+
+
+def test_infrastructure_failure_is_an_error_even_with_on_failure(monkeypatch):
+    from skilldsl.sandbox import SandboxResult
+    from skilldsl.sandbox import code as sandbox_code
+
+    broken = SandboxResult(status="error", reason="sandbox setup failed: no namespaces")
+    monkeypatch.setattr(sandbox_code, "run", lambda *a, **k: broken)
+    verdict = run_skill_code("result = True", {}, None, False)
+    assert verdict.status == "error" and "sandbox setup failed" in verdict.reason
 
 
 def test_run_code_inputs_are_data_not_source():
@@ -144,7 +171,8 @@ def test_run_code_bad_values_and_failures_are_errors():
     assert run_skill_code("result = float('nan')", {}).status == "error"
     assert run_skill_code("result = None", {}).status == "na"
     assert run_skill_code("x = 1", {}).status == "error"
-    assert run_skill_code("result = object()", {}).status == "error"
+    odd = run_skill_code("result = object()", {}, None, False)
+    assert odd.status == "error" and "not plain data" in odd.reason  # the author's bug, not a failure
     crashed = run_skill_code("raise ValueError('bad sample')", {})
     assert crashed.status == "error" and "ValueError: bad sample" in crashed.detail["output"]
     slow = run_skill_code("while True:\n    pass", {}, {"timeout": 1})
@@ -156,9 +184,10 @@ def test_run_code_bad_values_and_failures_are_errors():
 def test_run_code_many_in_order():
     payloads = [(f"result = n == {i}", {"n": i % 2}, {"timeout": 5}) for i in range(4)]
     payloads.append(("while True:\n    pass", {}, {"timeout": 1}))
+    payloads.append(("while True:\n    pass", {}, {"timeout": 1}, 0.0))
     verdicts = run_skill_code_many(payloads, workers=3)
     assert [v.value for v in verdicts[:4]] == [True, True, False, False]
-    assert verdicts[4].status == "error"
+    assert verdicts[4].status == "error" and (verdicts[5].status, verdicts[5].value) == ("ok", 0.0)
 
 
 def test_value_verdict_rules():
@@ -185,4 +214,169 @@ def test_limits_override():
     verdict = check_program(SOLUTION, TEST, ENTRY, prompt=PROMPT, limits=Limits(timeout=5, memory_mb=64))
     assert verdict.value is True  # 64 MB is enough for the interpreter and this program
     starved = check_program(SOLUTION, TEST, ENTRY, prompt=PROMPT, limits=Limits(timeout=5, memory_mb=8))
-    assert starved.value is False
+    assert starved.status == "error"  # too little to start the harness: the skill's limits are wrong
+
+
+
+# -- where the tests run, and the fallback ---------------------------------------------------------
+
+# After HumanEval/32 (openai/human-eval, MIT), trimmed: the tests call a helper the prompt defines.
+POLY_PROMPT = """import math
+
+
+def poly(xs: list, x: float):
+    return sum([coeff * math.pow(x, i) for i, coeff in enumerate(xs)])
+
+
+def find_zero(xs: list):
+    \"\"\" xs are coefficients of a polynomial; return one zero point. \"\"\"
+"""
+POLY_SOLUTION = """    begin, end = -1., 1.
+    while poly(xs, begin) * poly(xs, end) > 0:
+        begin *= 2.0
+        end *= 2.0
+    while end - begin > 1e-10:
+        center = (begin + end) / 2.0
+        if poly(xs, center) * poly(xs, begin) > 0:
+            begin = center
+        else:
+            end = center
+    return begin
+"""
+POLY_TEST = """
+def check(candidate):
+    for coeffs in ([1, 2], [-6, 11, -6, 1], [3, -4, 0, 1]):
+        solution = candidate(list(coeffs))
+        assert math.fabs(poly(coeffs, solution)) < 1e-4
+"""
+
+
+def test_tests_run_apart_and_may_call_the_prompts_helpers():
+    good = passes(POLY_SOLUTION, POLY_TEST, "find_zero", prompt=POLY_PROMPT)
+    assert (good.value, good.detail["harness"], good.detail["calls"]) == (True, "separate", 3)
+    assert passes("    return 0.0\n", POLY_TEST, "find_zero", prompt=POLY_PROMPT).value is False
+
+
+def test_the_tests_see_the_candidate_under_the_entry_points_name():
+    # HumanEval/33's tests compare candidate(x) with sort_third(x): in one program both are the response
+    test = "def check(candidate):\n    assert candidate([3, 1], 0.5) == has_close_elements([3, 1], 0.5)\n"
+    assert passes("    return len(numbers)\n", test, ENTRY, prompt=PROMPT).value is True
+
+
+def test_plain_data_crosses_intact():
+    prompt = "def echo(x):\n"
+    test = ("def check(candidate):\n"
+            "    for value in [None, True, 3, -2**200, 1.5, float('inf'), 2j, 'é\\u2028', b'\\x00', [1, (2, 3)],\n"
+            "                  {1: {'a': frozenset({4})}}, {5, 6}, (), -0.0]:\n"
+            "        out = candidate(value)\n"
+            "        assert out == value and type(out) is type(value), (out, value)\n"
+            "    assert candidate(x=1) == 1\n"
+            "    out = candidate(float('nan'))\n"
+            "    assert out != out\n")
+    verdict = passes("    return x\n", test, "echo", prompt=prompt)
+    assert verdict.value is True, verdict.detail["output"]
+
+
+def test_exceptions_cross_as_builtin_types_only():
+    prompt = "def parse(text):\n"
+    test = ("def check(candidate):\n"
+            "    try:\n        candidate('x')\n    except ValueError as exc:\n        assert 'bad' in str(exc)\n"
+            "    else:\n        raise AssertionError('no error')\n")
+    assert passes("    raise ValueError('bad input')\n", test, "parse", prompt=prompt).value is True
+    custom = "    class Bad(ValueError):\n        pass\n    raise Bad('bad input')\n"
+    assert passes(custom, test, "parse", prompt=prompt).value is False  # arrives as a CandidateError
+
+
+def test_unsendable_arguments_fall_back_to_the_shared_harness():
+    prompt = "def apply(f, x):\n"
+    test = "def check(candidate):\n    assert candidate(lambda v: v + 1, 1) == 2\n"
+    verdict = passes("    return f(x)\n", test, "apply", prompt=prompt)
+    assert (verdict.value, verdict.detail["harness"]) == (True, "shared")
+    assert "cannot send" in verdict.detail["fallback"]
+    assert passes("    return x\n", test, "apply", prompt=prompt).value is False
+    # after a first answer the candidate could steer the tests there: no fallback, an error
+    late = "def check(candidate):\n    assert candidate(None, 1) == 1\n    assert candidate(lambda v: v, 2) == 2\n"
+    verdict = passes("    return x\n", late, "apply", prompt=prompt)
+    assert verdict.status == "error" and "cannot send" in verdict.reason
+
+
+def test_a_prompt_that_does_not_compile_alone_falls_back_to_the_shared_harness():
+    prompt = "def add(a, b):\n"  # no body: only prompt + response compiles
+    test = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+    assert passes("    return a + b\n", test, "add", prompt=prompt).detail["harness"] == "separate"  # preamble is ''
+    weird = "x = (\ndef add(a, b):\n"
+    verdict = passes("def add(a, b):\n    return a + b\n", test, "add", prompt=weird)
+    assert verdict.detail["harness"] == "shared" and "does not compile" in verdict.detail["fallback"]
+
+
+def test_broken_tests_are_errors_not_failures():
+    assert passes(SOLUTION, "def check(candidate)\n", ENTRY, prompt=PROMPT).status == "error"
+    assert passes(SOLUTION, "x = 1\n", ENTRY, prompt=PROMPT).status == "error"  # no check()
+    assert passes(SOLUTION, "import no_such_module\n", ENTRY, prompt=PROMPT).status == "error"
+
+
+# -- code.io_passes --------------------------------------------------------------------------------
+
+IO_FIXTURE = Path(__file__).parent / "fixtures" / "code_io" / "problems.jsonl"
+IO_PROBLEMS = [json.loads(line) for line in IO_FIXTURE.read_text(encoding="utf-8").splitlines()]
+
+
+def test_io_registered_with_declared_params():
+    spec = registry.get("code.io_passes")
+    assert spec is not None and spec.concurrent
+    shape = [(p.name, p.type, None if p.required else p.default) for p in spec.params]
+    assert shape == [("response", "text", None), ("inputs", "list", None), ("outputs", "list", None),
+                     ("timeout", "number", 6)]
+
+
+@pytest.mark.parametrize("problem", IO_PROBLEMS, ids=[p["id"] for p in IO_PROBLEMS])
+def test_io_solution_passes_and_wrong_fails(problem):
+    args = (problem["inputs"], problem["outputs"])
+    good = io_passes(f"```python\n{problem['solution']}```", *args)
+    assert good.value is True, good.detail
+    bad = io_passes(problem["wrong"], *args)
+    assert bad.value is False and bad.detail["reason"].endswith("wrong output")
+
+
+def test_io_failures_are_false_and_bad_arguments_errors():
+    inputs, outputs = ["1\n"], ["1\n"]
+    assert io_passes("print(1/0)", inputs, outputs).detail["reason"] == "case 0: failed"
+    slow = io_passes("while True:\n    pass", inputs, outputs, timeout=1)
+    assert slow.value is False and slow.detail["reason"] == "case 0: timeout"
+    assert io_passes("print('x' * 3_000_000)", inputs, outputs).detail["reason"] == "case 0: limit"
+    assert io_passes("print(1)", ["1", "2"], ["1"]).status == "error"
+    assert io_passes("print(1)", [], []).status == "error"
+    assert io_passes("print(1)", "1", "1").status == "error"
+
+
+def test_io_comparison_rules():
+    assert compare_output("1 2\r\n3  \n\n", "1  2\n3")
+    assert not compare_output("1 2", "12") and not compare_output("1.0", "1")
+    assert not compare_output("a\nb", "a b")
+
+
+def test_stock_code_io_skill_scores_the_fixture():
+    import skilldsl
+
+    skill = skilldsl.load(str(Path(__file__).resolve().parents[1] / "skills" / "code_io.skill"))
+    rows = [{"prompt": p["prompt"], "inputs": p["inputs"], "outputs": p["outputs"], "response": p[kind]}
+            for p in IO_PROBLEMS[:2] for kind in ("solution", "wrong")]
+    rows.append({**rows[0], "response": "I would read the input and add the numbers."})
+    assert [r.reward for r in skill.score(rows)] == [1.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_wire_format_round_trips_plain_data_and_refuses_the_rest():
+    from skilldsl.sandbox import _boot, _candidate
+
+    plain = [None, True, 0, -2**300, 1.5, -0.0, 2j, "é\udcff", b"\x00", (1, [2]), {1: {"a": frozenset({4})}}, {5}, {}]
+    assert _candidate.decode(_candidate.encode(plain)) == plain
+    too_deep: list = []
+    for _ in range(150):
+        too_deep = [too_deep]
+    for value in (object(), type("Int", (int,), {})(1), [lambda: 1], too_deep):
+        with pytest.raises(_candidate.Unsupported):
+            _candidate.encode(value)
+    for garbage in (b"", b"x", b"l5:N", b"i;", b"i12", b"dz", b"S1:l0:", b"s9:ab", b"NN", b"l1:" * 200 + b"N"):
+        with pytest.raises(ValueError):
+            _candidate.decode(garbage)
+    assert _candidate.EXIT_MEMORY == _boot.EXIT_MEMORY  # the harness and core read the same status

@@ -2,7 +2,7 @@
 import pytest
 
 from skilldsl.verifiers import get
-from skilldsl.verifiers.formats import count_units, parse_json
+from skilldsl.verifiers.formats import count_units, json_valid, length, parse_json
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
 
@@ -110,9 +110,22 @@ def test_has_errors():
 def test_bad_input_is_total():
     for name, args in [
         ("format.regex", ("\udcff", "x")),
-        ("format.json", (b"\xff{}",)),
-        ("format.length", (None,)),
         ("format.has", ("\udcff - a", "bullets")),
         ("format.language", ("\udcff", "en")),
     ]:
         assert call(name, *args).status in ("ok", "na"), name
+    assert json_valid(b"\xff{}").status == "ok" and length(None).status == "ok"  # the functions are total
+    for name, args in [("format.json", (b"\xff{}",)), ("format.length", (None,))]:  # a registered call checks types
+        verdict = call(name, *args)
+        assert verdict.status == "error" and f"{name}: 'response' must be text" in verdict.reason
+
+
+def test_arguments_that_could_never_match_are_errors_not_false():
+    # each used to be a silent False (or True), a number in the reward
+    for verdict, words in [
+        (call("format.language", "Das ist ein schöner Tag im Park.", "german"), "not a language code"),
+        (call("format.length", "a b c", min=5, max=2), "greater than max"),
+        (call("format.has", "- a\n- b", "bullets", count=-1), "at least 0"),
+    ]:
+        assert verdict.status == "error" and words in verdict.reason, verdict
+    assert call("format.language", "Das ist ein schöner Tag und ich gehe heute im Park spazieren.", "DE").value is True

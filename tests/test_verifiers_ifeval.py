@@ -169,19 +169,27 @@ def test_blank_response_follows_nothing(mode: str) -> None:
 
 # --- kwargs ---
 
+# malformed kwargs are the data's mistake: an error naming the argument, never an na that would
+# hand the instruction to the judge (only an id without a checker is na)
+
 @pytest.mark.parametrize(("kwargs", "named"), [
     ({"num_words": 3}, "relation"),
+    ({"num_words": "fifty", "relation": "at least"}, "num_words"),
     ({"num_words": "3", "relation": "at least"}, "num_words"),
     ({"num_words": True, "relation": "at least"}, "num_words"),
     ({"num_words": -1, "relation": "at least"}, "num_words"),
     ({"num_words": 2.5, "relation": "at least"}, "num_words"),
+    ({"num_words": float("nan"), "relation": "at least"}, "num_words"),
+    ({"num_words": float("inf"), "relation": "at least"}, "num_words"),
+    ({"num_words": None, "relation": "at least"}, "num_words"),  # null is "not given"
     ({"num_words": 3, "relation": "more than"}, "relation"),
     ({"num_words": 3, "relation": "at least", "foo": 1}, "foo"),
     ([3, "at least"], "mapping"),
+    ("num_words=3", "mapping"),
 ])
-def test_malformed_kwargs_are_na_naming_the_argument(kwargs: object, named: str) -> None:
+def test_malformed_kwargs_are_errors_naming_the_argument(kwargs: object, named: str) -> None:
     verdict = check("one two three", "length_constraints:number_words", kwargs)
-    assert verdict.status == "na" and named in verdict.reason
+    assert verdict.status == "error" and named in verdict.reason, verdict
 
 
 @pytest.mark.parametrize(("iid", "kwargs", "named"), [
@@ -192,13 +200,67 @@ def test_malformed_kwargs_are_na_naming_the_argument(kwargs: object, named: str)
     ("keywords:existence", {"keywords": "apple"}, "keywords"),
     ("keywords:existence", {"keywords": []}, "keywords"),
     ("keywords:existence", {"keywords": ["", "a"]}, "keywords"),
+    ("keywords:existence", {"keywords": ["a", 3]}, "keywords"),
     ("language:response_language", {"language": "english"}, "language"),
     ("detectable_content:postscript", {"postscript_marker": 7}, "postscript_marker"),
     ("combination:repeat_prompt", {}, "prompt_to_repeat"),
+    ("punctuation:no_comma", {"num_words": 3}, "num_words"),  # an argument it does not take
 ])
 def test_malformed_kwargs_per_kind(iid: str, kwargs: dict, named: str) -> None:
     verdict = check("text", iid, kwargs)
-    assert verdict.status == "na" and named in verdict.reason
+    assert verdict.status == "error" and named in verdict.reason, verdict
+
+
+_WRONG_KIND = {  # a value of the wrong type for each kind of argument
+    "count": "fifty", "position": "first", "text": 7, "words": "apple", "relation": 3, "letter": ["a"],
+    "language": 1,
+}
+
+
+@pytest.mark.parametrize("iid", [i for i in INSTRUCTIONS if INSTRUCTIONS[i].params])
+def test_every_argument_of_every_checker_missing_or_mistyped_is_an_error(iid: str) -> None:
+    params = INSTRUCTIONS[iid].params
+    for name, kind in params.items():
+        missing = {k: v for k, v in _valid_kwargs(iid).items() if k != name}
+        mistyped = {**_valid_kwargs(iid), name: _WRONG_KIND[kind]}
+        for kwargs in (missing, mistyped):
+            verdict = check("Section 1 x", iid, kwargs)
+            assert verdict.status == "error" and repr(name) in verdict.reason, (iid, kwargs, verdict)
+
+
+def test_a_wrong_kwarg_through_the_registry_names_the_verifier_and_the_argument() -> None:
+    from skilldsl.verifiers.pool import run_verifiers
+
+    spec = registry.get("ifeval.follows")
+    (verdict,) = run_verifiers([(spec, ("one two", "length_constraints:number_words"),
+                                 {"kwargs": {"num_words": "fifty", "relation": "at least"}})])
+    assert verdict.status == "error"
+    assert verdict.reason == ("ifeval.follows: length_constraints:number_words: argument 'num_words': "
+                              "expected a whole number, got 'fifty'")
+    (verdict,) = run_verifiers([(spec, ("one two", 42), {})])
+    assert verdict.reason == "ifeval.follows: 'instruction_id' must be text, got number 42"
+
+
+def test_the_stock_skill_errs_on_a_wrong_kwarg_instead_of_asking_the_judge(monkeypatch) -> None:
+    import skilldsl
+    from skilldsl.runtime import Skill
+
+    asked = []
+
+    def no_judge(self, alias):
+        asked.append(alias)
+        raise AssertionError("the judge must not be asked about a malformed instruction")
+
+    monkeypatch.setattr(Skill, "_make_backend", no_judge)
+    skill = Skill(skilldsl.compile(skilldsl.stock_skill("instruction_following")))
+    bad, good = skill.score([
+        {"prompt": "Write fifty words.", "response": "one two three",
+         "instruction_id_list": ["length_constraints:number_words"], "kwargs": [{"num_words": "fifty", "relation": "at least"}]},
+        {"prompt": "Write three words.", "response": "one two three",
+         "instruction_id_list": ["length_constraints:number_words"], "kwargs": [{"num_words": 3, "relation": "at least"}]},
+    ])
+    assert bad.status == "error" and bad.reward is None and "'num_words'" in bad.reason
+    assert (good.status, good.reward) == ("ok", 1.0) and asked == []
 
 
 def test_null_kwargs_are_ignored_as_in_ifeval_data() -> None:
@@ -212,15 +274,21 @@ def test_repeat_prompt_falls_back_to_the_prompt() -> None:
     assert check("Hi!", "combination:repeat_prompt", {}, prompt="Say hi.").value is False
 
 
-@pytest.mark.parametrize("iid", ["keywords:nonexistent", "", None, 42])
-def test_unknown_instruction_is_na(iid: object) -> None:
+@pytest.mark.parametrize("iid", ["keywords:nonexistent", ""])
+def test_unknown_instruction_is_na_for_the_judge(iid: object) -> None:
     verdict = check("text", iid)
     assert verdict.status == "na" and "no checker" in verdict.reason
 
 
-def test_bad_mode_is_na() -> None:
+@pytest.mark.parametrize("iid", [None, 42, ["punctuation:no_comma"]])
+def test_an_instruction_id_that_is_not_text_is_an_error(iid: object) -> None:
+    verdict = check("text", iid)
+    assert verdict.status == "error" and "instruction id must be text" in verdict.reason
+
+
+def test_bad_mode_is_an_error() -> None:
     verdict = check("text", "punctuation:no_comma", mode="medium")
-    assert verdict.status == "na" and "mode" in verdict.reason
+    assert verdict.status == "error" and "mode" in verdict.reason
 
 
 # --- ifeval.all ---
@@ -239,15 +307,21 @@ def test_all_loose() -> None:
     assert follows_all("Sure, here:\nfine", ids, kwargs, mode="loose").value is True
 
 
+def test_all_na_only_for_an_id_without_a_checker() -> None:
+    verdict = follows_all("text", ["punctuation:no_comma", "x:unknown"], [{}, {}])
+    assert verdict.status == "na" and "x:unknown" in verdict.reason
+
+
 @pytest.mark.parametrize(("ids", "kwargs", "reason"), [
-    (["punctuation:no_comma", "x:unknown"], [{}, {}], "x:unknown"),
     (["punctuation:no_comma"], [{}, {}], "one per instruction"),
     ("punctuation:no_comma", [{}], "must be a list"),
     (["length_constraints:number_words"], [{"num_words": 3}], "relation"),
+    (["x:unknown", "length_constraints:number_words"], [{}, {"num_words": "3", "relation": "at least"}],
+     "num_words"),  # a malformed instruction errs even after one the judge would take
 ])
-def test_all_na(ids: object, kwargs: object, reason: str) -> None:
+def test_all_errors(ids: object, kwargs: object, reason: str) -> None:
     verdict = follows_all("text", ids, kwargs)
-    assert verdict.status == "na" and reason in verdict.reason
+    assert verdict.status == "error" and reason in verdict.reason
 
 
 def test_registered_with_the_documented_signature() -> None:
@@ -269,7 +343,7 @@ def test_non_utf8_and_non_text_responses() -> None:
     assert check("\ud800 lone surrogate, here", "punctuation:no_comma").value is False
     for bad in (None, 5, ["a"]):
         verdict = check(bad, "punctuation:no_comma")
-        assert verdict.status == "na" and "not text" in verdict.reason
+        assert verdict.status == "error" and "response must be text" in verdict.reason
 
 
 def _valid_kwargs(iid: str) -> dict:

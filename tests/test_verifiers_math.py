@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from skilldsl.verifiers import get
 from skilldsl.verifiers.answers import extract_answer, extract_boxed, parse_number, reference_answer
-from skilldsl.verifiers.math import equivalent_fast
+from skilldsl.verifiers.math import equivalent, equivalent_fast
 
 EQ = get("math.equivalent")
 FOUND = get("math.answer_found")
@@ -126,9 +126,12 @@ def test_na_with_reasons():
 def test_bad_input_never_raises():
     surrogate = "The answer is \udcff 7"  # what surrogateescape-decoded bytes look like
     assert EQ.call(surrogate, "7").value is True
-    assert EQ.call(b"#### 7", "7").value is True
-    assert EQ.call(None, "7").status == "na"
-    assert EQ.call("#### 18", 18).value is True  # a numeric reference from JSON
+    assert equivalent(b"#### 7", "7").value is True  # the function is total ...
+    assert equivalent(None, "7").status == "na"
+    assert equivalent("#### 18", 18).value is True
+    for args in ((b"#### 7", "7"), (None, "7"), ("#### 18", 18)):  # ... a registered call checks types
+        verdict = EQ.call(*args)
+        assert verdict.status == "error" and verdict.reason.startswith("math.equivalent: '"), args
 
 
 def test_megabyte_response_reads_only_the_tail():

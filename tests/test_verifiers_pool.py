@@ -1,5 +1,6 @@
 """The worker pool: parallel isolated calls, timeouts, crashes, recovery, inline fast paths."""
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ import pytest
 import _verifier_plugin  # noqa: F401  (registers test.* verifiers; workers import it by name)
 from skilldsl.verifiers import get
 from skilldsl.verifiers.pool import WorkerPool, run_verifiers
-from skilldsl.verifiers.registry import Verdict, VerifierSpec
+from skilldsl.verifiers.registry import Param, Verdict, VerifierSpec
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_timeout_kills_and_replaces_the_worker(pool):
     start = time.monotonic()
     verdicts = run_verifiers(calls("test.sleep", (3600,), (0.01,)), timeout=1, pool=pool)
     assert time.monotonic() - start < 10
-    assert verdicts[0] == Verdict.error("timeout after 1s")
+    assert verdicts[0] == Verdict.error("test.sleep: timeout after 1s (its worker process was stopped)")
     assert verdicts[1].value is True
     assert pool.replaced == before + 1
     assert run_verifiers(calls("test.sleep", (0.01,)), pool=pool)[0].value is True  # still serving
@@ -49,14 +50,100 @@ def test_timeout_kills_and_replaces_the_worker(pool):
 def test_crash_is_an_error_and_the_pool_survives(pool):
     verdicts = run_verifiers(calls("test.exit", (3,), (4,)) + calls("test.sleep", (0.01,)), timeout=20, pool=pool)
     assert [v.status for v in verdicts] == ["error", "error", "ok"]
-    assert verdicts[0].reason == "worker crashed (exit code 3)"
-    assert verdicts[1].reason == "worker crashed (exit code 4)"
+    assert verdicts[0].reason == "test.exit ended its worker process (exit code 3)"
+    assert verdicts[1].reason == "test.exit ended its worker process (exit code 4)"
     assert run_verifiers(calls("test.pid", ()), pool=pool)[0].status == "ok"
 
 
 def test_exceptions_become_errors(pool):
     (verdict,) = run_verifiers(calls("test.raise", ()), pool=pool)
     assert verdict == Verdict.error("test.raise raised RuntimeError: boom")
+
+
+def test_exits_interrupts_and_spins_in_a_worker_cost_only_their_call(pool):
+    batch = calls("test.sys_exit", (3,)) + calls("test.interrupt", ()) + calls("test.spin", ()) + calls("test.pid", ())
+    verdicts = run_verifiers(batch, timeout=2, pool=pool)
+    assert [v.reason for v in verdicts[:3]] == [
+        "test.sys_exit called sys.exit(3)", "test.interrupt raised KeyboardInterrupt",
+        "test.spin: timeout after 2s (its worker process was stopped)"]
+    assert verdicts[3].status == "ok"
+
+
+def test_inline_exits_interrupts_and_prints_are_contained(capsys):
+    spec = get("test.inline_hostile")
+    verdicts = run_verifiers([(spec, (what,), {}) for what in ("exit", "interrupt", "print")])
+    assert [(v.status, v.reason) for v in verdicts] == [
+        ("error", "test.inline_hostile called sys.exit(0)"),
+        ("error", "test.inline_hostile raised KeyboardInterrupt: mine"), ("ok", None)]
+    out, err = capsys.readouterr()
+    assert out == "" and "INLINE PRINT" in err
+    print("after")  # stdout is back
+    assert capsys.readouterr().out == "after\n"
+
+
+def test_a_users_ctrl_c_during_an_inline_call_still_stops_the_run():
+    def ctrl_c() -> bool:
+        os.kill(os.getpid(), signal.SIGINT)  # delivered to this (main) thread, as a real Ctrl-C is
+        time.sleep(5)
+        return True
+
+    def swallowing_ctrl_c() -> bool:
+        try:
+            return ctrl_c()
+        except BaseException:  # noqa: BLE001 - a verifier that eats every exception
+            return True
+
+    for func in (ctrl_c, swallowing_ctrl_c):
+        spec = VerifierSpec("test.ctrl_c", "1", (), "", func=func, isolate=False)
+        with pytest.raises(KeyboardInterrupt):
+            run_verifiers([(spec, (), {})])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_users_ctrl_c_while_waiting_on_workers_kills_the_busy_ones(pool):
+    run_verifiers(calls("test.pid", ()), pool=pool)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_verifiers(calls("test.sleep", (3600,)), timeout=3600, pool=pool)
+    assert all(w.job is None for w in pool._workers)  # no stale call can answer the next batch
+    assert run_verifiers(calls("test.sleep", (0.01,)), pool=pool)[0].value is True
+
+
+def test_wrong_argument_types_are_errors_before_any_call(pool):
+    sleep_spec, has_word = get("test.sleep"), get("test.has_word")
+    verdicts = run_verifiers([(sleep_spec, ("long",), {}), (sleep_spec, (float("nan"),), {}),
+                              (has_word, ("a cat", 3), {}), (has_word, ("a cat",), {}),
+                              (has_word, ("a cat", "cat"), {"case": True}), (has_word, ("a cat", "cat"), {})], pool=pool)
+    assert [v.reason for v in verdicts] == [
+        "test.sleep: 'seconds' must be a finite number, got text 'long'",
+        "test.sleep: 'seconds' must be a finite number, got number nan",
+        "test.has_word: 'word' must be text, got number 3",
+        "test.has_word is missing argument 'word'",
+        "test.has_word has no parameter 'case'", None]
+    assert verdicts[-1].value is True
+
+
+def test_the_per_call_timeout_comes_from_the_environment(monkeypatch):
+    from skilldsl.verifiers.pool import DEFAULT_TIMEOUT, verifier_timeout
+
+    for value, expected in (("", DEFAULT_TIMEOUT), ("2.5", 2.5), ("0", DEFAULT_TIMEOUT), ("soon", DEFAULT_TIMEOUT),
+                            ("inf", DEFAULT_TIMEOUT), ("nan", DEFAULT_TIMEOUT)):
+        monkeypatch.setenv("SKILLDSL_VERIFIER_TIMEOUT", value)
+        assert verifier_timeout() == expected, value
+
+
+def test_a_worker_cannot_answer_for_another_call(pool):
+    verdicts = run_verifiers(calls("test.sleep", (0.5,)) + calls("test.forge", ()) + calls("test.sleep", (0.5,)),
+                             timeout=20, pool=pool)
+    assert verdicts[1] == Verdict.error("test.forge sent a result for another call")
+    assert [(v.value, v.detail) for v in (verdicts[0], verdicts[2])] == [(True, {}), (True, {})]  # not forged
+
+
+def test_a_result_the_caller_cannot_read_is_an_error(pool):
+    (verdict,) = run_verifiers(calls("test.unreadable", ()), pool=pool)
+    assert verdict.status == "error" and "test.unreadable: its result cannot be read back" in verdict.reason
+    assert run_verifiers(calls("test.pid", ()), pool=pool)[0].status == "ok"
 
 
 def test_math_cas_runs_in_the_pool_and_fast_path_inline(pool):
@@ -66,6 +153,15 @@ def test_math_cas_runs_in_the_pool_and_fast_path_inline(pool):
     assert [v.value for v in verdicts] == [True, True]
     assert [v.detail["method"] for v in verdicts] == ["math-verify", "exact"]
     assert pool.replaced == before
+
+
+def test_a_verifiers_warm_up_runs_once_per_worker_outside_the_timeout():
+    with WorkerPool(2, warm=()) as fresh:
+        run_verifiers(calls("test.pid", ()), pool=fresh)
+        assert fresh.warm == []  # nothing paid for verifiers that were not called
+        verdicts = run_verifiers(calls("test.warmed", *[()] * 4), timeout=1, pool=fresh)
+        assert [v.value for v in verdicts] == [True] * 4, [v.reason for v in verdicts]
+        assert fresh.warm == ["_verifier_plugin:slow_warm"] and fresh.replaced == 0
 
 
 def test_inline_verifiers_and_unpicklable_calls(pool):
@@ -214,8 +310,8 @@ class Gauge:
 def test_concurrent_verifiers_run_side_by_side_within_the_bound(monkeypatch):
     monkeypatch.setenv("SKILLDSL_CONCURRENT_VERIFIERS", "3")
     gauge = Gauge(3)
-    waits = VerifierSpec("test.waits", "1", (), "", func=gauge.call, concurrent=True)
-    plain = VerifierSpec("test.plain", "1", (), "",
+    waits = VerifierSpec("test.waits", "1", (Param("tag"),), "", func=gauge.call, isolate=False, concurrent=True)
+    plain = VerifierSpec("test.plain", "1", (Param("tag"),), "", isolate=False,
                          func=lambda tag: Verdict.ok(True, thread=threading.current_thread().name))
     batch = [(waits, (i,), {}) for i in range(6)] + [(plain, ("p",), {})]
     verdicts = run_verifiers(batch, timeout=5)
@@ -228,7 +324,7 @@ def test_concurrent_verifiers_run_side_by_side_within_the_bound(monkeypatch):
 
 def test_concurrent_calls_overlap_the_isolated_ones(pool):
     gauge = Gauge(2)
-    waits = VerifierSpec("test.waits", "1", (), "", func=gauge.call, concurrent=True)
+    waits = VerifierSpec("test.waits", "1", (Param("tag"),), "", func=gauge.call, isolate=False, concurrent=True)
     verdicts = run_verifiers([(waits, (0,), {})] + calls("test.sleep", (0.01,)) + [(waits, (1,), {})],
                              timeout=20, pool=pool)
     assert [v.status for v in verdicts] == ["ok", "ok", "ok"] and gauge.peak == 2

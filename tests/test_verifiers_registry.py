@@ -1,9 +1,11 @@
 """The registry, plugins (module, .py path, $SKILLDSL_PLUGINS) and `skilldsl verifiers`."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,137 @@ def test_fast_hook_failures_are_errors_and_none_defers():
     deferring = VerifierSpec("t.defer", "1", (), "", func=lambda response: True, fast=lambda response: None)
     assert deferring.try_fast("x") is None
     assert VerifierSpec("t.none", "1", (), "", func=lambda r: True).try_fast("x") is None
+
+
+# -- where verifiers run: plugins are isolated unless they opt out ------------------------------
+
+IN_PROCESS_BUILTINS = {"format.regex", "format.json", "format.json_schema", "format.length", "format.language",
+                       "format.has", "ref.match", "ref.choice", "ifeval.follows", "ifeval.all", "math.answer_found"}
+
+
+def test_plugins_run_isolated_by_default_and_builtins_say_where_they_run():
+    import _verifier_plugin  # noqa: F401
+
+    assert get("test.has_word").isolate  # no isolate= given: a worker process
+    assert not get("test.inline_hostile").isolate  # isolate=False: the author's promise
+    for spec in all_verifiers():
+        if spec.name in IN_PROCESS_BUILTINS:
+            assert not spec.isolate and not spec.concurrent, spec.name
+    assert get("math.equivalent").isolate and get("math.consensus").isolate
+    assert get("code.passes").concurrent and not get("code.passes").isolate
+
+
+def test_concurrent_implies_in_process_unless_isolate_is_said():
+    def waits(response):
+        return True
+
+    verifier("t_where.waits", concurrent=True)(waits)
+    verifier("t_where.both", concurrent=True, isolate=True)(waits)
+    assert not get("t_where.waits").isolate and get("t_where.both").isolate
+
+
+# -- run-time argument types, as the checker types them -----------------------------------------
+
+@pytest.mark.parametrize(("type_", "good", "bad"), [
+    ("text", ["", "x"], [3, None, ["x"], b"x"]),
+    ("number", [0, 2.5, True, -1], ["3", None, float("nan"), float("inf"), [1]]),
+    ("integer", [3, True, -2], [3.0, "3", None]),
+    ("bool", [True, False], [0, 1, "true", None]),
+    ("list", [[], ["a"], ("a",)], ["a", {"a": 1}, None]),
+    ("json", [None, {"a": [1]}, "x", 3], []),
+    ("any", [None, object()], []),
+])
+def test_param_types_at_run_time(type_, good, bad):
+    param = Param("x", type_)
+    assert [param.problem(v) for v in good] == [None] * len(good)
+    for value in bad:
+        problem = param.problem(value)
+        assert problem is not None and problem.startswith("'x' must be "), value
+
+
+def test_a_none_default_may_be_passed_and_the_message_names_everything():
+    spec = get("format.length")
+    assert spec.argument_problem(("some words",), {"min": None, "max": 3}) is None
+    assert spec.argument_problem(("some words",), {"min": "five"}) == \
+        "format.length: 'min' must be a finite number, got text 'five'"
+    verdict = spec.call("some words", min="five")
+    assert verdict == Verdict.error("format.length: 'min' must be a finite number, got text 'five'")
+
+
+# -- a verifier's result is held to the contract; nothing outside it becomes na or a number -----
+
+class _Weird(Verdict):
+    pass
+
+
+@pytest.mark.parametrize(("result", "problem"), [
+    (Verdict.ok(float("nan")), "ok with number nan"),
+    (Verdict.ok(1.5), "ok with number 1.5"),
+    (Verdict.ok("yes"), "ok with text 'yes'"),
+    (Verdict.ok(None), "ok with null"),
+    (Verdict("maybe", True), "an unknown status 'maybe'"),
+    (Verdict("ok", True, None, ["not", "a", "mapping"]), "a detail that is not a mapping (list)"),
+    (float("nan"), "verifier returned nan, outside [0, 1]"),
+    (-0.5, "outside [0, 1]"),
+    ("yes", "unsupported value of type str"),
+    ([True], "unsupported value of type list"),
+])
+def test_results_outside_the_contract_are_errors(result, problem):
+    spec = VerifierSpec("t.result", "1", (), "", func=lambda: result, isolate=False)
+    verdict = spec.call()
+    assert verdict.status == "error" and verdict.reason.startswith("t.result") and problem in verdict.reason
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    (True, Verdict.ok(True)), (0, Verdict.ok(0.0)), (0.25, Verdict.ok(0.25)),
+    (Verdict.ok(1), Verdict.ok(1)), (Verdict.na("no answer"), Verdict.na("no answer")),
+    (None, Verdict.na("t.result: verifier could not decide")),
+    (Verdict("na", None, None), Verdict.na("t.result gave no reason")),
+    (_Weird("ok", True), Verdict.ok(True)),
+])
+def test_results_inside_the_contract_pass_as_plain_verdicts(result, expected):
+    verdict = VerifierSpec("t.result", "1", (), "", func=lambda: result, isolate=False).call()
+    assert verdict == expected and type(verdict) is Verdict
+
+
+def test_exits_and_interrupts_raised_in_process_are_errors():
+    def exits():
+        raise SystemExit
+
+    def interrupts():
+        raise KeyboardInterrupt
+
+    assert VerifierSpec("t.exit", "1", (), "", func=exits).call() == Verdict.error("t.exit called sys.exit()")
+    # unwatched on the main thread, a KeyboardInterrupt may be the user's Ctrl-C: it goes through
+    with pytest.raises(KeyboardInterrupt):
+        VerifierSpec("t.int", "1", (), "", func=interrupts).call()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ... unless no Ctrl-C could raise one
+    try:
+        assert VerifierSpec("t.int", "1", (), "", func=interrupts).call() == \
+            Verdict.error("t.int raised KeyboardInterrupt")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with ThreadPoolExecutor(1) as thread:  # ... or off the main thread, where signals never arrive
+        assert thread.submit(VerifierSpec("t.int", "1", (), "", func=interrupts).call).result().is_error
+
+
+class _Hostile(Exception):
+    def __str__(self):
+        raise RuntimeError("no message for you")
+
+
+class _NoRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr for you")
+
+
+def test_unprintable_exceptions_and_unreadable_results_are_still_errors():
+    def raises():
+        raise _Hostile
+
+    assert VerifierSpec("t.h", "1", (), "", func=raises).call() == Verdict.error("t.h raised _Hostile: <unprintable _Hostile>")
+    for result in (10 ** 400, Verdict.ok(_NoRepr())):
+        verdict = VerifierSpec("t.r", "1", (), "", func=lambda: result).call()
+        assert verdict.status == "error" and verdict.reason.startswith("t.r"), verdict
+    verdict = Param("x", "text").problem(_NoRepr())
+    assert verdict == "'x' must be text, got _NoRepr <unprintable _NoRepr>"

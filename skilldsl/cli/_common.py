@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TextIO
 
 __all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "runtime_options", "load_scorer",
-           "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive"]
+           "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive",
+           "reserved_stdout", "output"]
 
 
 def add_plugin_argument(p: argparse.ArgumentParser) -> None:
@@ -133,3 +136,63 @@ def _whole(text: str, least: int) -> int:
     if value < least:
         raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
+
+
+@contextlib.contextmanager
+def reserved_stdout() -> Iterator[TextIO]:
+    """Reserve stdout for a command's results: yields the stream to write them to.
+
+    For the whole block, file descriptor 1 and ``sys.stdout`` point at stderr, and the yielded
+    stream writes to a private duplicate of the real stdout: so nothing else the work prints (a
+    verifier plugin's ``print()`` or ``os.write(1, ...)``, a library's chatter, a worker process
+    started meanwhile) can inject a line into the results. When ``sys.stdout`` is not file
+    descriptor 1 (a test's capture), results go to that object and only ``sys.stdout`` moves.
+    """
+    original = sys.stdout
+    saved = _dup_stdout(original)
+    sys.stdout = sys.stderr
+    results = os.fdopen(os.dup(saved), "w", encoding="utf-8") if saved is not None else original
+    try:
+        yield results
+    finally:
+        sys.stdout = original
+        _flush_quietly(results)
+        if results is not original:
+            _close_quietly(results)
+        if saved is not None:
+            _flush_quietly(sys.__stdout__)  # what the work left in its buffer belongs to stderr too
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def output(path: "str | None", stdout: TextIO) -> "contextlib.AbstractContextManager[TextIO]":
+    """The file ``path`` opened for the results (closed after), else ``stdout`` (left open)."""
+    return open(path, "w", encoding="utf-8") if path else contextlib.nullcontext(stdout)
+
+
+def _dup_stdout(stream: Any) -> "int | None":
+    """A duplicate of file descriptor 1 when ``stream`` writes to it (fd 1 then points at
+    stderr), else None."""
+    try:
+        if stream.fileno() != 1:
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    _flush_quietly(stream)
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    return saved
+
+
+def _close_quietly(stream: TextIO) -> None:
+    try:
+        stream.close()
+    except OSError:  # a broken pipe (``| head``): the reader has gone, nothing left to say
+        pass
+
+
+def _flush_quietly(stream: Any) -> None:
+    try:
+        stream.flush()
+    except (AttributeError, OSError, ValueError):  # gone, closed or broken: nothing to keep
+        pass

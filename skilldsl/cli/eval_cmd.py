@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from ._common import add_model_arguments, add_plugin_argument, count, eval_error, load_scorer, load_skill
+from ._common import (add_model_arguments, add_plugin_argument, count, eval_error, load_scorer, load_skill,
+                      reserved_stdout)
 
 __all__ = ["add_parser", "execute", "add_judge_arguments", "judge_options"]
 
@@ -70,8 +71,22 @@ def judge_options(args):
 
 
 def execute(args, load_scorer) -> int:
-    """Run the evaluation described by ``args``; print the JSON summary; return the exit code."""
-    from ..eval.items import EvalError, UsageError
+    """Run the evaluation described by ``args``; print the JSON summary (the only thing on
+    stdout); return the exit code."""
+    from ..eval.items import EvalError
+
+    with reserved_stdout() as stdout:
+        try:
+            summary = _evaluate(args, load_scorer)
+        except EvalError as exc:
+            return eval_error(exc)
+        print(json.dumps(summary, indent=2, default=str), file=stdout)
+    return 0
+
+
+def _evaluate(args, load_scorer) -> dict:
+    """The summary of the evaluation ``args`` describe (raises :class:`EvalError`)."""
+    from ..eval.items import UsageError
     from ..eval.report import write_report
     from ..eval.session import checkpoint_paths, run_eval
 
@@ -86,8 +101,6 @@ def execute(args, load_scorer) -> int:
                        per_subset=args.per_subset, split=args.split,
                        options=judge_options(args), checkpoint=ckpt, baseline_checkpoint=base_ckpt,
                        resume=args.resume, progress=not args.no_progress)
-    except EvalError as exc:
-        return eval_error(exc)
     except KeyboardInterrupt:
         if ckpt:
             print(f"finished items are saved in {ckpt}; run again with --resume to continue", file=sys.stderr)
@@ -97,5 +110,4 @@ def execute(args, load_scorer) -> int:
         run.summary["report"] = str(write_report(run, args.report))
     if ckpt:
         run.summary["checkpoint"] = ckpt
-    print(json.dumps(run.summary, indent=2, default=str))
-    return 0
+    return run.summary

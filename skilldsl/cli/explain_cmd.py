@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import load_skill, user_error
+from ._common import load_skill, reserved_stdout, user_error
 from .score_cmd import add_runtime_arguments
 
 __all__ = ["add_parser", "run"]
@@ -26,9 +26,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _read_sample(text: str) -> Any:
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8")
-    return json.loads(text)
+    """The sample of ``--sample``, read by the rules of every data file (BOM, UTF-8, depth and
+    size limits: :mod:`skilldsl.eval.formats.jsonrows`)."""
+    from ..eval.formats.jsonrows import parse_row
+
+    data = Path(text[1:]).read_bytes() if text.startswith("@") else text
+    return parse_row(data)
 
 
 def run(args: Any) -> int:
@@ -41,12 +44,13 @@ def run(args: Any) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: --sample: {exc}", file=sys.stderr)
         return 2
-    skill = load_skill(args)
-    result = skill.score([sample])[0]
-    if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        from ..runtime import format_result
+    with reserved_stdout() as stdout:
+        skill = load_skill(args)
+        result = skill.score([sample])[0]
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), file=stdout)
+        else:
+            from ..runtime import format_result
 
-        print(format_result(result, skill.program))
+            print(format_result(result, skill.program), file=stdout)
     return 1 if result.status == "error" else 0

@@ -1,6 +1,7 @@
 """``skilldsl rank SKILL DATA.jsonl``: pick the best of N candidates for every row.
 
-Rows are ``{prompt, candidates[], id?, reference?}``. Output: one JSON line per row with the
+Rows are ``{prompt, candidates[], id?, reference?}``; for a listwise skill the list is under the
+skill's own ``candidates:`` input (e.g. ``responses``), as in the samples ``score`` reads. Output: one JSON line per row with the
 selected index and candidate, the per-candidate scores when the method has them, and the
 row's status (an error is reported, never turned into a pick).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import count, eval_error, load_scorer, load_skill, unwritable, user_error
+from ._common import count, eval_error, load_scorer, load_skill, output, reserved_stdout, unwritable, user_error
 from .eval_cmd import add_judge_arguments, judge_options
 
 __all__ = ["add_parser", "execute"]
@@ -38,16 +39,21 @@ def execute(args, load_scorer) -> int:
     problem = unwritable(args.output)
     if problem:
         return user_error(problem)
-    try:
-        dataset = read_dataset(args.data, "candidates", args.limit)
-        judge = Judge(load_skill(args, load=load_scorer), judge_options(args))
-        records, skipped = run_items(judge, dataset, progress=not args.no_progress)
-    except EvalError as exc:
-        return eval_error(exc)
-    items = {item.id: item for item in dataset.items}
-    lines = [json.dumps(_pick(r, items[r["id"]])) for r in records]
-    lines += [json.dumps({"id": s.id, "row": s.row, "status": "skipped", "reason": s.reason}) for s in skipped]
-    _write(lines, args.output)
+    with reserved_stdout() as stdout:
+        try:
+            scorer = load_skill(args, load=load_scorer)
+            judge = Judge(scorer, judge_options(args))
+            # a listwise skill's rows are its own samples: the list under its `candidates:` input
+            field = judge.info.candidates if judge.info.mode == "listwise" else "candidates"
+            dataset = read_dataset(args.data, "candidates", args.limit, candidates=field)
+            records, skipped = run_items(judge, dataset, progress=not args.no_progress)
+        except EvalError as exc:
+            return eval_error(exc)
+        items = {item.id: item for item in dataset.items}
+        lines = [json.dumps(_pick(r, items[r["id"]])) for r in records]
+        lines += [json.dumps({"id": s.id, "row": s.row, "status": "skipped", "reason": s.reason}) for s in skipped]
+        with output(args.output, stdout) as out:
+            out.write("".join(line + "\n" for line in lines))
     for s in skipped:
         print(f"skipped {s.row}: {s.reason}", file=sys.stderr)
     return 0 if not skipped and all(r["status"] == "ok" for r in records) else 1
@@ -61,12 +67,3 @@ def _pick(record: dict, item) -> dict:
     if "value" in record and record["value"] is not None:
         out["correct"] = bool(record["value"])
     return out
-
-
-def _write(lines: list, output) -> None:
-    text = "\n".join(lines) + ("\n" if lines else "")
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)

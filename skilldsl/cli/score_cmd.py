@@ -4,9 +4,12 @@ Each output line is ``{"line": <input line number>, **Result.to_dict()}`` (rewar
 reason, reward_id, tokens, seconds, trace), plus the input's ``"id"`` after ``line`` when the
 input object has one, so results join with labels kept elsewhere (``skilldsl convert`` writes ids).
 
-A malformed line gets an error result line of its own (never a crash, never a missing row);
-a progress bar with the rate goes to stderr, then a summary: counts by status, tokens, time.
-Blank lines are not samples and are skipped.
+A line that cannot be read (invalid JSON or UTF-8, nested too deep, too large: see
+:mod:`skilldsl.eval.formats.jsonrows`) or is not a valid sample gets an error result line of its
+own, with its line number (never a crash, never a missing row); an id on several lines is
+reported on stderr (each line is still scored). Results are the only thing on stdout
+(:func:`~skilldsl.cli._common.reserved_stdout`); a progress bar with the rate goes to stderr,
+then a summary: counts by status, tokens, time. Blank lines are not samples and are skipped.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ import time
 from collections import Counter
 from typing import Any, Iterator
 
-from ._common import add_model_arguments, add_plugin_argument, count, load_skill, positive, user_error
+from ._common import (add_model_arguments, add_plugin_argument, count, load_skill, output, positive,
+                      reserved_stdout, user_error)
 
 __all__ = ["add_parser", "run", "add_runtime_arguments"]
 
@@ -45,83 +49,76 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: Any) -> int:
     """Score the file; exit 0 when every line scored ok or na, 1 when some erred."""
-    skill = load_skill(args, batch_size=args.batch_size)
-    try:
-        lines = list(itertools.islice(_read_lines(args.data), args.limit))
-    except FileNotFoundError:
-        return user_error(f"{args.data}: no such file")
-    except (OSError, UnicodeDecodeError) as exc:
-        return user_error(f"{args.data}: cannot read: {exc}")
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    start = time.perf_counter()
-    try:
-        counts, tokens = _score_lines(skill, lines, out, args)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    with reserved_stdout() as stdout:
+        skill = load_skill(args, batch_size=args.batch_size)
+        try:
+            rows = list(itertools.islice(_read_rows(args.data), args.limit))
+        except FileNotFoundError:
+            return user_error(f"{args.data}: no such file")
+        except OSError as exc:
+            return user_error(f"{args.data}: cannot read: {exc.strerror or exc}")
+        _warn_duplicate_ids(rows)
+        start = time.perf_counter()
+        with output(args.output, stdout) as out:
+            counts, tokens = _write_records(_records(skill, rows, not args.no_progress), out)
     _summary(counts, tokens, time.perf_counter() - start)
     return 1 if counts.get("error") else 0
 
 
-def _read_lines(path: str) -> Iterator[tuple[int, str]]:
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    try:
-        for number, line in enumerate(stream, 1):
-            if line.strip():
-                yield number, line
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+def _read_rows(path: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, sample or RowError)`` per non-blank line (see :mod:`skilldsl.eval.formats.jsonrows`)."""
+    from ..eval.formats.jsonrows import read_lines
+
+    if path == "-":
+        yield from read_lines(sys.stdin.buffer)
+        return
+    with open(path, "rb") as stream:
+        yield from read_lines(stream)
 
 
-def _parse(number: int, line: str) -> tuple[Any, str | None]:
-    try:
-        return json.loads(line), None
-    except ValueError as exc:
-        return None, f"line {number}: invalid JSON: {exc}"
+def _warn_duplicate_ids(rows: list) -> None:
+    """One stderr line per id given to more than one line (every line is still scored)."""
+    lines: dict = {}
+    for number, sample in rows:
+        key = _sample_id(sample).get("id")
+        if isinstance(key, (str, int, float, bool)):
+            lines.setdefault(json.dumps(key), []).append(number)
+    for key, numbers in lines.items():
+        if len(numbers) > 1:
+            print(f"warning: id {key} is on lines {', '.join(map(str, numbers))}; "
+                  "each line is scored and keeps its line number", file=sys.stderr)
 
 
-def _score_lines(skill: Any, lines: list, out: Any, args: Any) -> tuple[Counter, list[int]]:
-    counts, tokens = Counter(), [0, 0]
-    bar = None if args.no_progress else _bar(len(lines))
-    for start in range(0, len(lines), skill.batch_size):
-        chunk = lines[start:start + skill.batch_size]
-        for record in _score_chunk(skill, chunk):
-            counts[record["status"]] += 1
-            tokens[0] += record["tokens_in"]
-            tokens[1] += record["tokens_out"]
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
-        if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
-    return counts, tokens
-
-
-def _score_chunk(skill: Any, chunk: list) -> list[dict]:
-    """Result records for a chunk of (line number, text), in order; bad JSON in place."""
+def _records(skill: Any, rows: list, progress: bool) -> Iterator[dict]:
+    """Result records for ``(line number, sample or RowError)``, in order: the samples go to
+    the skill (its one batching loop and progress bar), a row that could not be read is an
+    error record in its place."""
+    from ..eval.formats.jsonrows import RowError
     from ..runtime import Result
 
-    parsed = [(number, *_parse(number, line)) for number, line in chunk]
-    good = [sample for _, sample, problem in parsed if problem is None]
-    scored = iter(skill.score(good))
-    records = []
-    for number, sample, problem in parsed:
-        result = next(scored) if problem is None else Result(None, "error", problem, reward_id=skill.reward_id)
-        records.append({"line": number, **_sample_id(sample), **result.to_dict()})
-    return records
+    scored = skill.iter_score([s for _, s in rows if not isinstance(s, RowError)], progress=progress)
+    for number, sample in rows:
+        if isinstance(sample, RowError):
+            result = Result(None, "error", f"line {number}: {sample}", reward_id=skill.reward_id)
+        else:
+            result = next(scored)
+        yield {"line": number, **_sample_id(sample), **result.to_dict()}
+
+
+def _write_records(records: Iterator[dict], out: Any) -> tuple[Counter, list[int]]:
+    counts, tokens = Counter(), [0, 0]
+    for record in records:
+        counts[record["status"]] += 1
+        tokens[0] += record["tokens_in"]
+        tokens[1] += record["tokens_out"]
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return counts, tokens
 
 
 def _sample_id(sample: Any) -> dict:
     """``{"id": ...}`` of an input object that has one (a malformed sample still keeps it)."""
     return {"id": sample["id"]} if isinstance(sample, dict) and "id" in sample else {}
-
-
-def _bar(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
 def _summary(counts: Counter, tokens: list[int], seconds: float) -> None:

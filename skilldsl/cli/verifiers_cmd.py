@@ -32,21 +32,22 @@ def _default_text(default: Any) -> str:
 
 
 def signature(spec: Any) -> str:
-    """``name(response: text, mode: text = "normalized")``, as an author writes the call."""
+    """``name(response: text, mode: text = "normalized") -> bool``, as an author writes the call."""
     parts = [
         f"{p.name}: {p.type}" + ("" if p.required else f" = {_default_text(p.default)}") for p in spec.params
     ]
-    return f"{spec.name}({', '.join(parts)})"
+    return f"{spec.name}({', '.join(parts)}) -> {spec.returns}"
 
 
 def describe(spec: Any) -> dict[str, Any]:
-    """A verifier as JSON: name, version, isolate, params (name, type, required, default), doc."""
+    """A verifier as JSON: name, version, isolate, returns, params (name, type, required, default), doc."""
     params = [
         {"name": p.name, "type": p.type, "required": p.required}
         | ({} if p.required else {"default": p.default})
         for p in spec.params
     ]
-    return {"name": spec.name, "version": spec.version, "isolate": spec.isolate, "params": params, "doc": spec.doc}
+    return {"name": spec.name, "version": spec.version, "isolate": spec.isolate, "returns": spec.returns,
+            "params": params, "doc": spec.doc}
 
 
 def _select(specs: list[Any], names: list[str]) -> list[Any]:

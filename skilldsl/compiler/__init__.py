@@ -57,7 +57,14 @@ def compile_source(text: str, file: str = "<skill>", base_dir: "str | Path" = ".
     from .loader import parse_document
     from .parse import build_skill
 
-    return _guarded(lambda: _compile(build_skill(parse_document(text, file), Path(base_dir)), diagnostics))
+    found: list[Diagnostic] = []
+    try:
+        return _guarded(lambda: _compile(build_skill(parse_document(text, file), Path(base_dir)), found))
+    except SkillError as exc:  # the text is not on disk: diagnostics carry their source lines
+        raise exc.with_source(file, text) from None
+    finally:
+        if diagnostics is not None:
+            diagnostics.extend(d.with_source(file, text) for d in found)
 
 
 def check_file(path: "str | Path") -> "list[Diagnostic]":

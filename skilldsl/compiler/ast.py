@@ -112,6 +112,7 @@ class Evidence:
     uses: tuple[str, ...] = ()
     timeout: float = 10
     memory_mb: int = 512
+    on_failure: bool | float | None = None         # run: its value when the code does not finish (None: error)
     options: tuple[str, ...] = ()                  # route
     input: Template | None = None                  # model
     spans: dict = field(default_factory=dict)      # key -> Span, for messages about one option

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import Span
-from ..ir.functions import BUILTINS
+from ..ir.functions import BUILTINS, OPERATORS, resolve_operator
 from .ast import Evidence, Skill, Template, TemplateRef
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
 from .loader import did_you_mean
 from .report import Collector
-from .types import accepts, describe, element, is_list, unify
+from ..ir.types import accepts, describe, element, is_list, unify
 
 __all__ = ["Analysis", "check_skill", "evidence_type", "lookup_verifier"]
 
@@ -65,8 +65,11 @@ def evidence_type(ev: Evidence) -> str:
     """The type of an evidence's value in expressions."""
     if ev.kind == "ask":
         base = {"choice": "choice", "score": "score", "json": "json"}.get(ev.answer.type, "text")
+    elif ev.kind == "check":
+        spec = lookup_verifier(ev.check.func)
+        base = spec.returns if spec is not None else "bool"
     else:
-        base = {"check": "bool", "run": "json", "route": "any", "model": "number"}[ev.kind]
+        base = {"run": "json", "route": "choice", "model": "number"}[ev.kind]
     return f"list[{base}]" if ev.each is not None else base
 
 
@@ -294,6 +297,13 @@ class _Checker:
         for name in ev.uses:
             if self.named_input(ev, "uses", name) is not None:
                 self.reads[ev.name].add(name)
+        declared = set(self.skill.inputs) | set(self.skill.evidence)
+        unlisted = sorted((_free_names(ev.code) & declared) - set(ev.uses) - set(self.evidence_locals(ev)))
+        if unlisted:
+            names = ", ".join(f"'{n}'" for n in unlisted)
+            self.out.error(ev.spans.get("run", ev.span), f"the run code of '{ev.name}' reads {names}, which "
+                           f"{'is' if len(unlisted) == 1 else 'are'} not in its uses: list "
+                           f"{'it' if len(unlisted) == 1 else 'them'} under uses: (only inputs can be used)")
 
     def named_input(self, ev: Evidence, key: str, name: str, span: Span | None = None):
         """The input that ``key:`` (``allow``, ``uses`` or ``each``) of ``ev`` names; None, after an
@@ -338,7 +348,15 @@ class _Checker:
                 self.use_evidence(ref.name, ref.span, scope)
                 self.prompt_refs.append((scope.owner, ref))
             else:
-                self.unknown_name(ref.name, ref.span, scope, "template variable")
+                self.unknown_template_name(ref, scope)
+
+    def unknown_template_name(self, ref: TemplateRef, scope: _Scope) -> None:
+        from ..ir.templates import unavailable  # jinja's globals: the runtime environment has none
+
+        if unavailable(ref.name):
+            self.out.error(ref.span, unavailable(ref.name))
+        else:
+            self.unknown_name(ref.name, ref.span, scope, "template variable")
 
     def check_file_ref(self, ref) -> None:
         if ref.attr is None:
@@ -452,36 +470,49 @@ class _Checker:
 
     def type_unary(self, e: Unary, scope: _Scope) -> str:
         t = self.typeof(e.operand, scope)
-        want = "bool" if e.op == "not" else "number"
-        if not accepts(want, t):
-            self.out.error(e.operand.span, f"'{'not' if e.op == 'not' else '-'}' needs {describe(want)}, "
+        result = resolve_operator(e.op, [t])
+        if result is None:
+            want = "true/false" if e.op == "not" else "a number"
+            self.out.error(e.operand.span, f"'{'not' if e.op == 'not' else '-'}' needs {want}, "
                            f"but this is {describe(t)}")
-        if e.op == "not":
-            return "bool"
-        return "integer" if t == "integer" else "number"  # `-1` stays an integer: an index
+            return "bool" if e.op == "not" else "number"
+        return result
 
     def type_binary(self, e: Binary, scope: _Scope) -> str:
         left, right = self.typeof(e.left, scope), self.typeof(e.right, scope)
+        result = resolve_operator(e.op, [left, right])
+        if result is not None:
+            return result
         if e.op in ("and", "or"):
             for side, t in ((e.left, left), (e.right, right)):
                 if not accepts("bool", t):
                     self.out.error(side.span, f"'{e.op}' needs true/false on both sides, but this is {describe(t)}")
             return "bool"
-        if e.op in ("==", "!="):
-            return "bool"
-        if e.op == "+" and left in ("text", "choice") and right in ("text", "choice"):
-            return "text"
-        ordered = e.op in ("<", "<=", ">", ">=")
-        for side, t in ((e.left, left), (e.right, right)):
-            if not accepts("number", t) and not (ordered and accepts("text", t)):
-                self.out.error(side.span, f"'{e.op}' needs numbers, but this is {describe(t)}")
-        return "bool" if ordered else "number"
+        self.operand_errors(e, left, right)
+        return "bool" if e.op in ("<", "<=", ">", ">=") else "any"
+
+    def operand_errors(self, e: Binary, left: str, right: str) -> None:
+        """Report a side no overload of the operator takes; else the pair that does not go together."""
+        overloads = OPERATORS[e.op]
+        want = "numbers" if all(o.params[0] != "text" for o in overloads) else "two numbers or two texts"
+        sides = ((e.left, left), (e.right, right))
+        bad = [(side, t) for i, (side, t) in enumerate(sides) if not any(accepts(o.params[i], t) for o in overloads)]
+        for side, t in bad:
+            self.out.error(side.span, f"'{e.op}' needs {want}, but this is {describe(t)}")
+        if not bad:
+            self.out.error(e.span, f"'{e.op}' needs {want}, but this is {describe(left)} and {describe(right)}")
 
     def type_cond(self, e: Cond, scope: _Scope) -> str:
         test = self.typeof(e.test, scope)
         if not accepts("bool", test):
             self.out.error(e.test.span, f"the condition after 'if' must be true/false, but this is {describe(test)}")
-        return unify(self.typeof(e.then, scope), self.typeof(e.orelse, scope))
+        then, orelse = self.typeof(e.then, scope), self.typeof(e.orelse, scope)
+        result = unify(then, orelse)
+        if result is None:
+            self.out.error(e.span, f"the two branches of this 'if' have different types: {describe(then)} "
+                           f"and {describe(orelse)}; both must give the same kind of value")
+            return "any"
+        return result
 
     def type_call(self, e: Call, scope: _Scope) -> str:
         if "." in e.func:
@@ -611,6 +642,24 @@ def _const_int(e: Expr) -> "int | None":
     return None
 
 
+def _free_names(code: str) -> set:
+    """Names the Python ``code`` reads but never binds (assignments, imports, defs, parameters)."""
+    import ast
+
+    tree = ast.parse(code)
+    loaded, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return loaded - bound
+
+
 def _prompt_templates(ev: Evidence) -> tuple:
     """The templates of an ``ask``/``route`` prompt or a ``model`` input."""
     return (ev.input,) if ev.kind == "model" else tuple(ev.prompt.values())
@@ -630,24 +679,29 @@ def _type_builtin(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     types = [ck.typeof(a, scope) for a in e.args]
     for i, (arg, t) in enumerate(zip(e.args, types)):
         want = builtin.params[min(i, len(builtin.params) - 1)]
-        spreads = builtin.variadic and is_list(t)
+        spreads = builtin.spreads and is_list(t)
         if not accepts(want, element(t) if spreads else t):
             ck.out.error(arg.span, f"{e.func}(): argument {i + 1} must be {describe(want)}, but this is {describe(t)}")
-    if builtin.result == "any" and types:
-        result = types[0]
-        for t in types[1:]:
-            result = unify(result, t)
-        return result
-    return builtin.result
+    if builtin.result != "unify":
+        return builtin.result
+    result = types[0]
+    for t in types[1:]:
+        result = unify(result, t) if result is not None else None
+    if result is None:
+        ck.out.error(e.span, f"{e.func}(): the arguments have different types ({', '.join(map(describe, types))}); "
+                     "they must give the same kind of value")
+        return "any"
+    return result
 
 
 def _evidence_arg(ck: _Checker, e: Call, scope: _Scope, answer: str) -> "Evidence | None":
     arg = e.args[0]
     ev = ck.skill.evidence.get(arg.id) if isinstance(arg, Name) else None
-    if ev is None or ev.answer is None or ev.answer.type != answer or ev.kind != "ask":
+    if ev is None or ev.answer is None or ev.answer.type != answer or ev.kind not in ("ask", "route"):
         ck.typeof(arg, scope)
         what = "a choice" if answer == "choice" else "a score"
-        ck.out.error(arg.span, f"{e.func}() takes the name of {what} evidence (ask with answer: {answer}(...))")
+        also = " or a route" if answer == "choice" else ""
+        ck.out.error(arg.span, f"{e.func}() takes the name of {what} evidence (ask with answer: {answer}(...){also})")
         return None
     ck.use_evidence(ev.name, arg.span, scope)
     return ev
@@ -681,7 +735,7 @@ def _type_weighted(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     for i, arg in enumerate(e.args):
         t = ck.typeof(arg, scope)
         role = "weight" if i % 2 else "value"
-        if not accepts("number", element(t) if (role == "value" and is_list(t)) else t):
+        if not accepts("number", t):
             ck.out.error(arg.span, f"weighted(): a {role} must be a number, but this is {describe(t)}")
     return "number"
 

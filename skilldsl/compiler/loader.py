@@ -9,7 +9,6 @@ or a template) back to the ``.skill`` file, whatever the scalar's style.
 from __future__ import annotations
 
 import bisect
-import difflib
 import functools
 import json
 import math
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, SkillError, Span
+from ..ir.schema_messages import Problem, did_you_mean, problems
 
 __all__ = ["Document", "load_document", "parse_document", "schema", "schema_path", "did_you_mean"]
 
@@ -187,6 +187,8 @@ def _compose(text: str, file: str):
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "end of stream" in (exc.problem or "") and exc.context_mark is not None:
+            mark = exc.context_mark  # where the unclosed string starts, not past the last line
         raise SkillError(Diagnostic(_mark_span(file, mark), _yaml_message(exc))) from None
     except yaml.reader.ReaderError as exc:
         raise SkillError(Diagnostic(_offset_span(file, text, exc.position),
@@ -203,12 +205,38 @@ def _offset_span(file: str, text: str, offset: int) -> Span:
     return Span(file, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
+# PyYAML's messages in the author's terms: (words in PyYAML's problem, our explanation).
+_YAML_TERMS = (
+    ("found character '\\t'", "tabs cannot indent YAML; use spaces"),
+    ("expected <block end>", "this line does not line up with the lines around it: YAML nests by "
+                             "indentation, so give keys of one mapping (or items of one list) the same indent"),
+    ("did not find expected key", "this line does not line up with the keys above it: give keys of one "
+                                  "mapping the same indent"),
+    ("did not find expected '-' indicator", "this line does not line up with the list items above it: "
+                                            "start every item of one list with '- ' at the same indent"),
+    ("mapping values are not allowed here", "unexpected ':' here: a key must line up with the other keys "
+                                            "of its mapping, and a value that contains ': ' needs quotes"),
+    ("expected ',' or '}'", "a { ... } mapping is not closed, or a value in it needs quotes: close it "
+                            "with '}' and quote values that contain ',', ':' or '{'"),
+    ("expected ',' or ']'", "a [ ... ] list is not closed, or an item in it needs quotes: close it "
+                            "with ']' and quote items that contain ',', ':' or '['"),
+    ("found unexpected end of stream", "a quoted string is not closed: add the closing quote"),
+    ("could not find expected ':'", "a key without ':', or a value over several lines: write 'key: value', "
+                                    "and use a block scalar (key: |) for text over several lines"),
+    ("found undefined alias", "an alias (*name) refers to no anchor (&name) above it"),
+    ("cannot start any token", "a value cannot start with this character (@, `, %, ...): quote it"),
+    ("found unknown escape character", "an unknown backslash escape in a double-quoted string: use single "
+                                       "quotes, or write \\\\ for a backslash"),
+)
+
+
 def _yaml_message(exc) -> str:
     problem = exc.problem or "syntax error"
     if "expected a single document" in str(exc.context or "") or "single document" in problem:
         return "a .skill file holds one YAML document; remove the '---' separator"
-    if "found character '\\t'" in problem:
-        return "invalid YAML: tabs cannot indent YAML; use spaces"
+    for words, explanation in _YAML_TERMS:
+        if words in problem:
+            return f"invalid YAML: {explanation}"
     context = f" ({exc.context})" if exc.context else ""
     return f"invalid YAML: {problem}{context}"
 
@@ -328,140 +356,16 @@ def _validator():
 
 
 def _validate(doc: Document) -> None:
-    errors = []
-    for err in _validator().iter_errors(doc.data):
-        errors.extend(_leaf_errors(err))
-    if not errors:
-        return
-    diags = {}
-    for err in errors:
-        diag = _diagnostic(doc, err)
-        diags.setdefault((diag.span, diag.message), diag)
-    ordered = sorted(diags.values(), key=lambda d: (d.span.line, d.span.col, d.message))
-    raise SkillError(ordered[:_MAX_ERRORS])
+    found = problems(_validator(), doc.data)
+    if found:
+        raise SkillError([Diagnostic(_span(doc, p), p.message) for p in found[:_MAX_ERRORS]])
 
 
-def _leaf_errors(err) -> list:
-    """For anyOf/oneOf, the errors of the branch that fits the value's type best."""
-    if err.validator not in ("anyOf", "oneOf") or not err.context:
-        return [err]
-    branches: dict[int, list] = {}
-    for sub in err.context:
-        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    chosen = _fitting(list(branches.values()), ("type", "enum")) or _fitting(list(branches.values()), ("type",))
-    if chosen is None:
-        return [err]
-    return [leaf for sub in chosen for leaf in _leaf_errors(sub)]
-
-
-def _fitting(branches: list, root_mismatch: tuple):
-    """The first branch that did not reject the value outright (by type or enum at its root)."""
-    for branch in branches:
-        if not any(e.validator in root_mismatch and not e.relative_path for e in branch):
-            return branch
-    return None
-
-
-_TYPE_WORDS = {"string": "text", "integer": "an integer", "number": "a number", "boolean": "true or false",
-               "object": "a mapping (key: value)", "array": "a list", "null": "empty"}
-
-
-def _where(path) -> str:
-    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in path]
-    return ".".join(parts).replace(".[", "[") or "the skill"
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if value is None:
-        return "nothing"
-    if isinstance(value, str):
-        return f"text {value!r}" if len(value) < 40 else "text"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping"
-
-
-def _diagnostic(doc: Document, err) -> Diagnostic:
-    path = tuple(err.absolute_path)
-    handler = _HANDLERS.get(err.validator)
-    if handler is not None:
-        return handler(doc, err, path)
-    return Diagnostic(doc.span(path), f"{_where(path)}: {err.message}")
-
-
-def _unknown_key(doc: Document, err, path) -> Diagnostic:
-    allowed = sorted(err.schema.get("properties", {}))
-    extra = sorted(k for k in err.instance if k not in allowed)
-    # `{answer: choice(yes, no)}`: a flow mapping's comma split the call, leaving the key `no)`
-    split = [k for k in extra if ")" in k and "(" not in k]
-    key = (split or extra or [""])[0]
-    hint = '; inside { } a comma ends a value: quote it, as in answer: "choice(yes, no)"' if split \
-        else did_you_mean(key, allowed)
-    where = "at the top level" if not path else f"in {_where(path)}"
-    return Diagnostic(doc.key_span(path + (key,)),
-                      f"unknown key '{key}' {where}{hint} (allowed: {', '.join(allowed)})")
-
-
-def _missing(doc: Document, err, path) -> Diagnostic:
-    missing = [k for k in err.validator_value if k not in err.instance]
-    where = "the skill" if not path else _where(path)
-    span = doc.key_span(path) if path else Span(doc.file, 1, 1)
-    return Diagnostic(span, f"{where} needs a '{missing[0]}' key")
-
-
-def _wrong_type(doc: Document, err, path) -> Diagnostic:
-    want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-    words = " or ".join(_TYPE_WORDS.get(t, t) for t in want)
-    return Diagnostic(doc.span(path), f"{_where(path)} must be {words}, not {_describe(err.instance)}")
-
-
-def _bad_enum(doc: Document, err, path) -> Diagnostic:
-    options = [str(o) for o in err.validator_value]
-    hint = did_you_mean(str(err.instance), options)
-    return Diagnostic(doc.span(path), f"{_where(path)} must be one of {', '.join(options)}; "
-                      f"got {_describe(err.instance)}{hint}")
-
-
-def _bad_pattern(doc: Document, err, path) -> Diagnostic:
-    parent = doc.get(path)
-    is_key = isinstance(parent, dict) and isinstance(err.instance, str) and err.instance in parent
-    span = doc.key_span(path + (err.instance,)) if is_key else doc.span(path)
-    return Diagnostic(span, f"{err.instance!r} is not a valid name: use letters, digits and _, "
-                      "not starting with a digit")
-
-
-def _bound(doc: Document, err, path) -> Diagnostic:
-    words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
-             "minLength": "at least", "minItems": "at least", "minProperties": "at least"}
-    unit = {"minLength": " character(s) long", "minItems": " item(s)", "minProperties": " entry(ies)"}
-    return Diagnostic(doc.span(path), f"{_where(path)} must be {words[err.validator]} "
-                      f"{err.validator_value}{unit.get(err.validator, '')}")
-
-
-def _no_branch(doc: Document, err, path) -> Diagnostic:
-    kinds = [e.validator_value for e in err.context if e.validator == "type" and not e.relative_path]
-    kinds = [k for v in kinds for k in (v if isinstance(v, list) else [v])]
-    if not kinds:
-        return Diagnostic(doc.span(path), f"{_where(path)}: {err.message}")
-    words = " or ".join(dict.fromkeys(_TYPE_WORDS.get(k, k) for k in kinds))
-    return Diagnostic(doc.span(path), f"{_where(path)} must be {words}, not {_describe(err.instance)}")
-
-
-_HANDLERS = {
-    "anyOf": _no_branch, "oneOf": _no_branch,
-    "additionalProperties": _unknown_key,
-    "required": _missing,
-    "type": _wrong_type,
-    "enum": _bad_enum,
-    "pattern": _bad_pattern,
-    "minimum": _bound, "maximum": _bound, "exclusiveMinimum": _bound,
-    "minLength": _bound, "minItems": _bound, "minProperties": _bound,
-}
-
-
-def did_you_mean(word: str, options) -> str:
-    """`` (did you mean 'x'?)`` for the closest option, or ``""``."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def _span(doc: Document, problem: Problem) -> Span:
+    """Where a schema problem points: the offending key, the key of a mapping missing one, or the value."""
+    parent = doc.get(problem.path)
+    if problem.key is not None and isinstance(parent, dict) and problem.key in parent:
+        return doc.key_span(problem.path + (problem.key,))
+    if problem.at_key:
+        return doc.key_span(problem.path) if problem.path else Span(doc.file, 1, 1)
+    return doc.span(problem.path)

@@ -1,4 +1,4 @@
-"""Lowering: the checked skill AST to the IR document (``skilldsl-ir/1``, docs/internals.md).
+"""Lowering: the checked skill AST to the IR document (``skilldsl-ir/2``, docs/internals.md).
 
 Besides translating nodes, lowering computes each evidence's cost and the plan: a
 topological order by (cost, name), and the eager/lazy split. An evidence is eager when it
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import InternalError
 from ..ir import FORMAT, Program
+from ..ir.functions import BUILTINS, LAZY_OPERATORS
 from .ast import Answer, Evidence, Skill
 from .checker import Analysis
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
@@ -184,7 +185,10 @@ def _ask(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
 
 
 def _run(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
-    return {"code": ev.code, "uses": sorted(ev.uses), "limits": {"timeout": ev.timeout, "memory_mb": ev.memory_mb}}
+    node = {"code": ev.code, "uses": sorted(ev.uses), "limits": {"timeout": ev.timeout, "memory_mb": ev.memory_mb}}
+    if ev.on_failure is not None:  # absent: a run that does not finish is an error
+        node["on_failure"] = ev.on_failure
+    return node
 
 
 def _route(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
@@ -237,7 +241,9 @@ def _topological(evidence: dict) -> list[str]:
 
 
 def demanded(e: dict) -> set:
-    """Evidence names every evaluation of the IR expression ``e`` reaches."""
+    """Evidence names every evaluation of the IR expression ``e`` reaches (what the eager plan may
+    run up front). Which operands an operator or builtin always evaluates comes from the same
+    table the evaluator follows (``ir/functions.py``)."""
     if "evidence" in e:
         return {e["evidence"]}
     if "get" in e:
@@ -247,8 +253,10 @@ def demanded(e: dict) -> set:
     args = e.get("args", [])
     if e.get("op") == "if":
         return demanded(args[0]) | (demanded(args[1]) & demanded(args[2]))
-    if e.get("op") in ("and", "or") or e.get("call") in ("first", "default"):
-        return demanded(args[0])  # later operands may be short-circuited
+    if e.get("op") in LAZY_OPERATORS:
+        return demanded(args[0])  # and / or: the right side may be short-circuited
+    if "call" in e and e["call"] in BUILTINS:
+        args = args[BUILTINS[e["call"]].always_evaluated]
     out: set = set()
     for arg in list(args) + list(e.get("kwargs", {}).values()):
         out |= demanded(arg)

@@ -108,7 +108,7 @@ def _kind(doc: Document, name: str, spec: dict) -> str:
 _KEYS = {
     "check": {"check"},
     "ask": {"ask", "answer", "samples", "swap", "model", "allow", "max_tokens", "temperature"},
-    "run": {"run", "uses", "timeout", "memory_mb"},
+    "run": {"run", "uses", "timeout", "memory_mb", "on_failure"},
     "route": {"route", "ask", "model", "allow", "temperature"},
     "model": {"model", "input", "allow"},
 }
@@ -182,7 +182,7 @@ def _run_fields(doc: Document, path: tuple, spec: dict) -> dict:
         raise SkillError(Diagnostic(Span(doc.file, line, col), f"python syntax error in run code: "
                                     f"{getattr(exc, 'msg', exc)}")) from None
     return dict(code=code, uses=tuple(spec.get("uses", ())), timeout=spec.get("timeout", 10),
-                memory_mb=spec.get("memory_mb", 512))
+                memory_mb=spec.get("memory_mb", 512), on_failure=spec.get("on_failure"))
 
 
 def _route_fields(doc: Document, path: tuple, spec: dict) -> dict:

@@ -1,26 +1,17 @@
-"""Prompt templates: jinja2, sandboxed, with StrictUndefined.
+"""Prompt templates at build time: parsed and checked, never evaluated.
 
-At build time a template is only parsed: syntax errors are located in the ``.skill`` file
-(the scalar's start plus jinja's line number) and the variables it reads are collected for
-the checker (names, visibility, dependencies). Rendering is the runtime's business.
+The environment and its rules are the IR's (:mod:`skilldsl.ir.templates`), shared with the
+runtime: a template is parsed, everything skill templates may not use is refused here at
+``file:line:col`` (the scalar's start plus jinja's line number, the column found on the line),
+and the variables it reads are collected for the checker (names, visibility, dependencies).
+Nothing is folded or computed: rendering is the runtime's business.
 """
 from __future__ import annotations
-
-import functools
 
 from ..errors import Diagnostic, SkillError, Span
 from .ast import Template, TemplateRef
 
-__all__ = ["parse_template", "environment"]
-
-
-@functools.lru_cache(maxsize=1)
-def environment():
-    """The jinja2 environment templates are checked with (and the runtime should render with)."""
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+__all__ = ["parse_template"]
 
 
 def parse_template(source: str, file: str, where) -> Template:
@@ -28,16 +19,21 @@ def parse_template(source: str, file: str, where) -> Template:
 
     ``where`` maps (line, col) inside the template to (line, col) in ``file``.
     """
-    from jinja2 import TemplateSyntaxError, meta
+    from jinja2 import TemplateSyntaxError
 
-    env = environment()
+    from ..ir import templates
+
+    lines = source.split("\n")
     try:
-        tree = env.parse(source)
-        free = meta.find_undeclared_variables(tree)  # compiles: finds unknown filters and tests too
+        tree = templates.parse(source)
+        refused = templates.refusals(tree)
+        free = set() if refused else templates.free_names(tree)  # compiles, folding nothing
     except TemplateSyntaxError as exc:
         line, col = where(exc.lineno or 1, 1)
         raise SkillError(Diagnostic(Span(file, line, col), f"template syntax error: {_message(exc)}")) from None
-    lines = source.split("\n")
+    if refused:
+        raise SkillError([Diagnostic(_ref_span(file, where, lines, r.lineno, r.token, None, plain=True), r.message)
+                          for r in refused])
     refs = tuple(sorted(_refs(tree, free, file, where, lines), key=lambda r: (r.span.line, r.span.col, r.name)))
     return Template(source, refs, Span(file, *where(1, 1)))
 
@@ -70,12 +66,15 @@ def _refs(tree, free: set, file: str, where, lines: list):
             yield TemplateRef(node.name, attr, span)
 
 
-def _ref_span(file: str, where, lines: list, lineno: int, name: str, attr) -> Span:
-    """jinja keeps only line numbers; find the name on its line for a precise caret."""
+def _ref_span(file: str, where, lines: list, lineno: int, name: str, attr, plain: bool = False) -> Span:
+    """jinja keeps only line numbers; find the name (``plain``: any word) on its line for a caret."""
     import re
 
     text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    pattern = rf"(?<![\w.]){re.escape(name)}" + (rf"\s*\.\s*{re.escape(attr)}\b" if attr else r"\b")
+    if plain:
+        pattern = rf"(?<!\w){re.escape(name)}(?!\w)"
+    else:
+        pattern = rf"(?<![\w.]){re.escape(name)}" + (rf"\s*\.\s*{re.escape(attr)}\b" if attr else r"\b")
     tags = [t.span() for t in re.finditer(r"\{\{.*?(\}\}|$)|\{%.*?(%\}|$)", text)]
     found = list(re.finditer(pattern, text))
     # prefer a match inside {{ }} / {% %}: the same word may also be plain prompt text

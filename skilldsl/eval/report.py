@@ -128,9 +128,12 @@ def _disagreement_row(r: dict, item) -> list:
     return [r["id"], r["subset"], r["status"], said, _label(r), used, prompt]
 
 
+_PAIR_WORDS = {0: "first", 1: "second", None: "tie"}  # a pair's verdict or label (index of the better one)
+
+
 def _said(r: dict) -> str:
     if "p_first" in r:
-        pred = {0: "first", 1: "second", None: "tie"}[r.get("pred")]
+        pred = _PAIR_WORDS[r.get("pred")]
         return f"{pred} (P(first)={r['p_first']:.3f})"
     if "selected" in r:
         return f"candidate {r['selected']}"
@@ -141,7 +144,7 @@ def _said(r: dict) -> str:
 
 def _label(r: dict) -> str:
     if r["kind"] == "pair":
-        return {0: "first", 1: "second", None: "tie"}[r.get("label")]
+        return _PAIR_WORDS[r.get("label")]
     if "correct" in r:
         return "correct: " + ",".join(str(i) for i, ok in enumerate(r["correct"]) if ok)
     if r.get("num_correct"):

@@ -1,4 +1,4 @@
-"""The compiled skill (``skilldsl-ir/1``): canonical bytes, reward id, save and load."""
+"""The compiled skill (``skilldsl-ir/2``): canonical bytes, reward id, save and load."""
 from __future__ import annotations
 
 import functools
@@ -11,7 +11,10 @@ from typing import Any
 __all__ = ["FORMAT", "Program", "canonical_json", "canonical_numbers", "compute_reward_id", "schema_path",
            "validate_doc"]
 
-FORMAT = "skilldsl-ir/1"
+FORMAT = "skilldsl-ir/2"
+# Formats this runtime refuses with a reason (the same document would now compute another reward).
+_RETIRED = {"skilldsl-ir/1": "it was built by skilldsl 0.1, whose first()/known() skipped errors; "
+                             "rebuild it from its .skill with `skilldsl build`"}
 # Fields that describe a skill but do not change the reward it computes.
 _NOT_HASHED = ("reward_id", "about", "source")
 # Numbers under these keys are always floats (as lowering has always written them); any other
@@ -65,36 +68,11 @@ def _validator():
 def validate_doc(doc: Any) -> None:
     """Raise ``ValueError`` naming the first place where ``doc`` is not a well-formed IR
     document, so a malformed ``.skillc`` is refused on load, not as an internal error later."""
-    from jsonschema.exceptions import best_match
+    from .schema_messages import problems
 
-    error = best_match(_validator().iter_errors(doc))
-    if error is not None:
-        error = _deepest(error)
-        raise ValueError(f"not a valid {FORMAT} program: {_where(error)}: {_what(error)}")
-
-
-def _deepest(error):
-    """Inside ``anyOf`` (an expression node), the error of the branch that got furthest into the
-    value: the shape the author meant. If no branch got past the node itself, the node's error."""
-    while error.context:
-        deeper = max(error.context, key=lambda e: len(e.absolute_path))
-        if len(deeper.absolute_path) <= len(error.absolute_path):
-            break
-        error = deeper
-    return error
-
-
-def _where(error) -> str:
-    """The JSON path of a schema error, e.g. ``evidence.judge.answer``."""
-    return ".".join(str(p) for p in error.absolute_path) or "the top level"
-
-
-def _what(error) -> str:
-    """A schema error's message, without the (possibly huge) offending value when it is a whole node."""
-    if error.validator in ("anyOf", "oneOf"):
-        return f"this is not {error.schema.get('title', 'of an allowed shape')}"
-    message = error.message
-    return message if len(message) <= 200 else message[:197] + "..."
+    found = problems(_validator(), doc, root="the top level")
+    if found:
+        raise ValueError(f"not a valid {FORMAT} program: {found[0].message}")
 
 
 @dataclass(frozen=True)
@@ -158,7 +136,10 @@ class Program:
         """Read a ``.skillc`` file, checking its format, its shape (``ir.schema.json``) and that its
         reward id matches its content; any problem is a ``ValueError`` that starts with ``path``."""
         doc = _read_json(path)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else None
+        if found in _RETIRED:
+            raise ValueError(f"{path}: {found} is no longer run: {_RETIRED[found]}")
+        if found != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} file")
         try:
             validate_doc(doc)

@@ -1,10 +1,17 @@
 """Reward-expression evaluator over IR ``EXPR`` JSON, three-valued and demand-driven.
 
-Every expression evaluates to a :class:`~skilldsl.values.Value` (ok / na / error)
-or to :class:`Pending`, which names the evidence that must be computed before the
-expression can be decided. Short-circuit forms (``if``, ``and``/``or``, ``first``,
-``default``) only evaluate — and so only *demand* — what they need, which is what makes
-evidence selection lazy: the executor runs exactly the evidence ``Pending`` names.
+Every expression evaluates to a :class:`~skilldsl.values.Value` (ok / na / error) or to
+:class:`Pending`, which names the evidence that must be computed before the expression can be
+decided. Short-circuit forms (``if``, ``and``/``or``, ``first``, ``default``, ``catch``) only
+evaluate — and so only *demand* — what they need, which is what makes evidence selection lazy: the
+executor runs exactly the evidence ``Pending`` names.
+
+Typing and three-valued behaviour come from :mod:`skilldsl.ir.functions` (the checker's tables):
+an operator picks its overload by the runtime types of its operands, and a type mismatch is an
+error whose reason starts with :data:`TYPE_ERROR` — which a checked skill only meets in a ``json``
+value. ``na`` means "does not apply": it propagates, and the builtins that handle it (``first``,
+``default``, ``known``, aggregates) move on. ``error`` means "something broke": it propagates
+through everything except ``catch`` and ``is_error``, which record it in ``env.caught``.
 """
 from __future__ import annotations
 
@@ -12,9 +19,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..ir.functions import BUILTINS, select_overload
+from ..ir.types import describe, value_accepts, value_type
 from ..values import Value, error, na, ok
 
-__all__ = ["Pending", "Env", "Outcome", "evaluate", "BUILTIN_IMPLS"]
+__all__ = ["Pending", "Env", "Outcome", "evaluate", "BUILTIN_IMPLS", "TYPE_ERROR"]
+
+TYPE_ERROR = "type error: "
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,8 @@ class Outcome:
 
 
 class Env(Protocol):
-    """What an expression can see: inputs, computed evidence, locals and files."""
+    """What an expression can see: inputs, computed evidence, locals and files. An env may have a
+    ``caught`` list, where ``catch``/``is_error`` record the errors they caught."""
 
     def input(self, name: str) -> Value: ...
 
@@ -58,6 +70,10 @@ def evaluate(expr: dict, env: Env) -> "Value | Pending":
         if key in expr:
             return fn(expr, env)
     return error(f"internal: unknown expression node {sorted(expr)}")
+
+
+def _type_error(message: str) -> Value:
+    return error(TYPE_ERROR + message)
 
 
 # -- leaves -------------------------------------------------------------------------
@@ -84,7 +100,7 @@ def _get(expr: dict, env: Env) -> "Value | Pending":
         return base
     key = expr["key"]
     if not isinstance(base.value, dict):
-        return error(f"cannot read field {key!r} of a {_tname(base.value)}")
+        return _type_error(f"cannot read field {key!r} of {describe(value_type(base.value))}")
     if key not in base.value:
         return na(f"no field {key!r}")
     return _wrap(base.value[key])
@@ -98,14 +114,14 @@ def _index(expr: dict, env: Env) -> "Value | Pending":
     if isinstance(seq, dict) and isinstance(at, str):
         return _wrap(seq[at]) if at in seq else na(f"no key {at!r}")
     if not isinstance(seq, (list, str)) or not _is_int(at):
-        return error(f"cannot index a {_tname(seq)} with a {_tname(at)}")
+        return _type_error(f"cannot index {describe(value_type(seq))} with {describe(value_type(at))}")
     if not -len(seq) <= at < len(seq):
         return na(f"index {at} out of range (length {len(seq)})")
     return _wrap(seq[at])
 
 
 def _wrap(v: Any) -> Value:
-    """Items of an ``each`` list are already Values; plain data becomes ``ok``."""
+    """Items of an ``each`` list are already Values; plain data becomes ``ok`` (JSON null: na)."""
     if isinstance(v, Value):
         return v
     return na("null value") if v is None else ok(v)
@@ -115,9 +131,9 @@ def _wrap(v: Any) -> Value:
 
 
 def _combine(results: list) -> "list | Value | Pending":
-    """Apply propagation to evaluated arguments: the first error wins unless an
-    earlier argument is still pending (then the outcome depends on it); else pending;
-    else the first na; else the list of plain values."""
+    """Apply propagation to evaluated arguments: the first error wins unless an earlier
+    argument is still pending (then the outcome depends on it); else pending; else the first
+    na; else the list of plain values."""
     pending = None
     first_na = None
     for r in results:
@@ -159,105 +175,63 @@ def _op(expr: dict, env: Env) -> "Value | Pending":
     fn = _OPS.get(op)
     if fn is None:
         return error(f"internal: unknown operator {op!r}")
+    if select_overload(op, vals) is None:
+        return _type_error(f"operator {_SHOWN.get(op, op)!r} does not apply to "
+                           f"{', '.join(describe(value_type(v)) for v in vals)}")
     try:
-        return fn(*vals)
+        return _number(fn(*vals))
     except ZeroDivisionError:
         return error("division by zero")
-    except TypeError:
-        return error(f"operator {op!r} does not apply to {', '.join(_tname(v) for v in vals)}")
+    except OverflowError:
+        return error(f"arithmetic overflow in {_SHOWN.get(op, op)!r}")
 
 
-def _num(*vals: Any) -> None:
-    for v in vals:
-        if not isinstance(v, (int, float)):
-            raise TypeError
-
-
-def _arith(fn: Callable) -> Callable:
-    def apply(x: Any, y: Any) -> Value:
-        if isinstance(x, str) and isinstance(y, str) and fn is _ADD:
-            return ok(x + y)
-        _num(x, y)
-        return _number(fn(x, y))
-
-    return apply
-
-
-def _number(x: float) -> Value:
+def _number(x: Any) -> Value:
     if isinstance(x, float) and not math.isfinite(x):
         return error(f"arithmetic produced {x}")
     return ok(x)
 
 
-def _compare(fn: Callable) -> Callable:
-    def apply(x: Any, y: Any) -> Value:
-        if not (_both_num(x, y) or type(x) is type(y)):
-            raise TypeError
-        return ok(bool(fn(x, y)))
-
-    return apply
-
-
-def _both_num(x: Any, y: Any) -> bool:
-    return isinstance(x, (int, float)) and isinstance(y, (int, float))
-
-
-def _not(x: Any) -> Value:
-    if not isinstance(x, bool):
-        raise TypeError
-    return ok(not x)
-
-
-def _neg(x: Any) -> Value:
-    _num(x)
-    return ok(-x)
-
-
-def _ADD(x, y):  # noqa: N802 - identity marker for text concatenation
-    return x + y
-
-
-_OPS: dict[str, Callable[..., Value]] = {
-    "+": _arith(_ADD),
-    "-": _arith(lambda x, y: x - y),
-    "*": _arith(lambda x, y: x * y),
-    "/": _arith(lambda x, y: x / y),
-    "==": lambda x, y: ok(x == y),
-    "!=": lambda x, y: ok(x != y),
-    "<": _compare(lambda x, y: x < y),
-    "<=": _compare(lambda x, y: x <= y),
-    ">": _compare(lambda x, y: x > y),
-    ">=": _compare(lambda x, y: x >= y),
-    "not": _not,
-    "neg": _neg,
+_SHOWN = {"neg": "-"}
+_OPS: dict[str, Callable[..., Any]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y,
+    "==": lambda x, y: x == y,
+    "!=": lambda x, y: x != y,
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
+    "not": lambda x: not x,
+    "neg": lambda x: -x,
 }
 
 
 def _as_bool(r: "Value | Pending", what: str) -> "Value | Pending":
     if isinstance(r, Value) and r.is_ok and not isinstance(r.value, bool):
-        return error(f"{what} must be true or false, not a {_tname(r.value)}")
+        return _type_error(f"{what} must be true or false, not {describe(value_type(r.value))}")
     return r
 
 
 def _kleene(op: str, args: list, env: Env) -> "Value | Pending":
-    """Kleene ``and``/``or``: the absorbing value (false for and, true for or) decides
-    even against na, error or a pending operand; the right side runs only if needed."""
+    """``and``/``or``, left to right: the left operand decides alone when it is the absorbing
+    value (false for and, true for or) or an error; otherwise the right one is evaluated. A na
+    left operand is absorbed by an absorbing right one (Kleene: ``na and false`` is false); an
+    error never is — something broke, and that is the result."""
     absorbing = op == "or"
     left = _as_bool(evaluate(args[0], env), f"operand of {op!r}")
-    if isinstance(left, Value) and left.is_ok:
-        if left.value is absorbing:
-            return left
-        return _as_bool(evaluate(args[1], env), f"operand of {op!r}")
-    right = _as_bool(evaluate(args[1], env), f"operand of {op!r}")
-    if isinstance(right, Value) and right.is_ok and right.value is absorbing:
-        return right
-    if isinstance(left, Pending):
-        return left  # right is not demanded: left may still decide alone
-    if isinstance(right, Pending):
-        return right
-    if right.is_ok:
+    if isinstance(left, Pending) or left.is_error:
         return left
-    return left if left.is_error or not right.is_error else right
+    if left.is_ok and left.value is absorbing:
+        return left
+    right = _as_bool(evaluate(args[1], env), f"operand of {op!r}")
+    if isinstance(right, Pending) or right.is_error:
+        return right
+    if left.is_na and not (right.is_ok and right.value is absorbing):
+        return left
+    return right
 
 
 def _if(args: list, env: Env) -> "Value | Pending":
@@ -278,23 +252,36 @@ def _call(expr: dict, env: Env) -> "Value | Pending":
     return fn(expr.get("args", []), env)
 
 
-def _status_test(test: Callable[[Value], bool]) -> Callable:
+def _caught(env: Env, r: Value) -> None:
+    """Record an error that ``catch``/``is_error`` turned into data (the trace shows it)."""
+    log = getattr(env, "caught", None)
+    if log is not None and r.reason not in log:
+        log.append(r.reason)
+
+
+def _status_test(test: Callable[[Value], bool], catches: bool = False) -> Callable:
+    """``known`` / ``is_na`` (an error stays an error) and ``is_error`` (catches it)."""
+
     def apply(args: list, env: Env) -> "Value | Pending":
         r = evaluate(args[0], env)
-        return r if isinstance(r, Pending) else ok(test(r))
+        if isinstance(r, Pending):
+            return r
+        if r.is_error:
+            if not catches:
+                return r
+            _caught(env, r)
+        return ok(test(r))
 
     return apply
 
 
 def _first(args: list, env: Env) -> "Value | Pending":
-    first_error = None
+    """The first value, skipping na; an error or a pending argument stops the search."""
     for a in args:
         r = evaluate(a, env)
-        if isinstance(r, Pending) or r.is_ok:
+        if isinstance(r, Pending) or not r.is_na:
             return r
-        if r.is_error and first_error is None:
-            first_error = r
-    return first_error or na("first: no argument is known")
+    return na("first: no argument is known")
 
 
 def _default(args: list, env: Env) -> "Value | Pending":
@@ -304,9 +291,17 @@ def _default(args: list, env: Env) -> "Value | Pending":
     return r
 
 
+def _catch(args: list, env: Env) -> "Value | Pending":
+    r = evaluate(args[0], env)
+    if isinstance(r, Value) and r.is_error:
+        _caught(env, r)
+        return evaluate(args[1], env)
+    return r
+
+
 def _spread(args: list, env: Env) -> "list | Value | Pending":
-    """Evaluate aggregate arguments; list values (from ``each`` or list inputs) are
-    spread into their items. Returns the items as Values, or a deciding error/pending."""
+    """Evaluate aggregate arguments; list values (from ``each`` or list inputs) are spread into
+    their items. Returns the known items' values, or a deciding error / pending."""
     results = [evaluate(a, env) for a in args]
     items: list = []
     for r in results:
@@ -317,46 +312,35 @@ def _spread(args: list, env: Env) -> "list | Value | Pending":
     decided = _combine(items)
     if isinstance(decided, Pending) or (isinstance(decided, Value) and decided.is_error):
         return decided
-    return [i for i in items if i.is_ok]
+    return [i.value for i in items if i.is_ok]
 
 
-def _aggregate(reduce: Callable[[list], Value], kind: str = "number") -> Callable:
+def _aggregate(name: str, reduce: Callable[[list], Value]) -> Callable:
+    want = BUILTINS[name].params[0]
+
     def apply(args: list, env: Env) -> "Value | Pending":
-        items = _spread(args, env)
-        if not isinstance(items, list):
-            return items
-        values = [i.value for i in items]
-        if not _typed(values, kind):
-            return error(f"expected {kind} arguments, got {', '.join(sorted({_tname(v) for v in values}))}")
+        values = _spread(args, env)
+        if not isinstance(values, list):
+            return values
+        bad = next((v for v in values if not value_accepts(want, v)), None)
+        if bad is not None:
+            return _type_error(f"{name}(): every argument must be {describe(want)}, got {describe(value_type(bad))}")
         return reduce(values)
 
     return apply
 
 
-def _typed(values: list, kind: str) -> bool:
-    if kind == "bool":
-        return all(isinstance(v, bool) for v in values)
-    return all(isinstance(v, (int, float)) for v in values)
-
-
 def _nonempty(fn: Callable[[list], Any], what: str) -> Callable[[list], Value]:
+    # no known argument is na, not vacuous truth: an unknown is never "satisfied"
     def reduce(values: list) -> Value:
         return _number(fn(values)) if values else na(f"{what}: no known argument")
 
     return reduce
 
 
-def _known_bool(fn: Callable[[list], bool], what: str) -> Callable[[list], Value]:
-    # no known argument is na, not vacuous truth: an unknown is never "satisfied"
-    def reduce(values: list) -> Value:
-        return ok(fn(values)) if values else na(f"{what}: no known argument")
-
-    return reduce
-
-
 def _weighted(args: list, env: Env) -> "Value | Pending":
     if len(args) % 2:
-        return error("weighted expects pairs: weighted(x1, w1, x2, w2, ...)")
+        return _type_error("weighted expects pairs: weighted(x1, w1, x2, w2, ...)")
     pairs = [_strict_pair(args[i], args[i + 1], env) for i in range(0, len(args), 2)]
     decided = _combine([p for p in pairs if not (isinstance(p, Value) and p.is_ok and p.value is None)])
     if isinstance(decided, Pending) or (isinstance(decided, Value) and decided.is_error):
@@ -377,37 +361,42 @@ def _strict_pair(x_expr: dict, w_expr: dict, env: Env) -> "Value | Pending":
         return ok(None)
     if not isinstance(r, list):
         return r
-    if not _typed(r, "number"):
-        return error("weighted expects numbers")
+    if not all(value_accepts("number", v) for v in r):
+        return _type_error("weighted() needs numbers")
     return ok(tuple(r))
 
 
-def _count(args: list, env: Env) -> "Value | Pending":
-    r = evaluate(args[0], env)
-    if not isinstance(r, Value) or not r.is_ok:
-        return r
-    if not isinstance(r.value, list):
-        return error(f"count expects a list, not a {_tname(r.value)}")
-    items = [_wrap(x) for x in r.value]
+def _one_arg(name: str, apply: Callable[[Any], Value]) -> Callable:
+    """A strict builtin of one argument, its type checked against the builtin's parameter."""
+    want = BUILTINS[name].params[0]
+
+    def call(args: list, env: Env) -> "Value | Pending":
+        r = evaluate(args[0], env)
+        if not isinstance(r, Value) or not r.is_ok:
+            return r
+        if not value_accepts(want, r.value):
+            return _type_error(f"{name}() needs {describe(want)}, got {describe(value_type(r.value))}")
+        return apply(r.value)
+
+    return call
+
+
+def _count(items: list) -> Value:
+    items = [_wrap(x) for x in items]
     bad = next((i for i in items if i.is_error), None)
     return bad or ok(sum(1 for i in items if i.is_ok and i.value is True))
 
 
-def _len(args: list, env: Env) -> "Value | Pending":
-    r = evaluate(args[0], env)
-    if not isinstance(r, Value) or not r.is_ok:
-        return r
-    if not isinstance(r.value, (list, str, dict)):
-        return error(f"len of a {_tname(r.value)}")
-    return ok(len(r.value))
+def _len(x: Any) -> Value:
+    return ok(len(x))
 
 
 def _clip(args: list, env: Env) -> "Value | Pending":
     r = _strict(args, env)
     if not isinstance(r, list):
         return r
-    if not _typed(r, "number"):
-        return error("clip expects numbers")
+    if not all(value_accepts("number", v) for v in r):
+        return _type_error("clip() needs numbers")
     x, lo, hi = r
     return ok(min(max(x, lo), hi))
 
@@ -422,7 +411,7 @@ def _distribution_call(read: Callable[[dict, list], Value]) -> Callable:
     def apply(args: list, env: Env) -> "Value | Pending":
         target = args[0]
         if "evidence" not in target:
-            return error("the first argument must name an evidence")
+            return _type_error("the first argument must name an evidence")
         outcome = env.evidence(target["evidence"])
         if outcome is None:
             return Pending(frozenset([target["evidence"]]))
@@ -445,8 +434,10 @@ def _item(read: Callable, detail: dict, value: Value, rest: list) -> Value:
 def _read_p(detail: dict, rest: list) -> Value:
     dist = detail.get("distribution")
     if dist is None:
-        return error("p() needs a choice evidence (no distribution)")
-    label = str(rest[0])
+        return _type_error("p() needs a choice evidence (no distribution)")
+    label = rest[0]
+    if not isinstance(label, str):
+        return _type_error(f"p(): the label must be text, not {describe(value_type(label))}")
     if label not in dist:
         return error(f"{label!r} is not one of the labels {list(dist)}")
     return ok(dist[label])
@@ -455,34 +446,35 @@ def _read_p(detail: dict, rest: list) -> Value:
 def _read_expect(detail: dict, rest: list) -> Value:
     dist = detail.get("distribution")
     if dist is None:
-        return error("expect() needs a score evidence (no distribution)")
+        return _type_error("expect() needs a score evidence (no distribution)")
     try:
         return ok(sum(float(k) * p for k, p in dist.items()))
     except ValueError:
-        return error("expect() needs a score evidence (labels are not numbers)")
+        return _type_error("expect() needs a score evidence (labels are not numbers)")
 
 
 def _read_vote(detail: dict, rest: list) -> Value:
     dist = detail.get("distribution")
     if not dist:
-        return error("vote() needs a choice evidence (no distribution)")
+        return _type_error("vote() needs a choice evidence (no distribution)")
     return ok(max(dist, key=lambda k: dist[k]))  # ties: the first label in order
 
 
 BUILTIN_IMPLS: dict[str, Callable[[list, Env], "Value | Pending"]] = {
     "known": _status_test(lambda v: v.is_ok),
     "is_na": _status_test(lambda v: v.is_na),
-    "is_error": _status_test(lambda v: v.is_error),
+    "is_error": _status_test(lambda v: v.is_error, catches=True),
     "first": _first,
     "default": _default,
-    "mean": _aggregate(_nonempty(lambda xs: sum(xs) / len(xs), "mean")),
-    "min": _aggregate(_nonempty(min, "min")),
-    "max": _aggregate(_nonempty(max, "max")),
-    "sum": _aggregate(lambda xs: _number(sum(xs))),
-    "all": _aggregate(_known_bool(all, "all"), "bool"),
-    "any": _aggregate(_known_bool(any, "any"), "bool"),
-    "count": _count,
-    "len": _len,
+    "catch": _catch,
+    "mean": _aggregate("mean", _nonempty(lambda xs: sum(xs) / len(xs), "mean")),
+    "min": _aggregate("min", _nonempty(min, "min")),
+    "max": _aggregate("max", _nonempty(max, "max")),
+    "sum": _aggregate("sum", lambda xs: _number(sum(xs))),
+    "all": _aggregate("all", _nonempty(all, "all")),
+    "any": _aggregate("any", _nonempty(any, "any")),
+    "count": _one_arg("count", _count),
+    "len": _one_arg("len", _len),
     "weighted": _weighted,
     "p": _distribution_call(_read_p),
     "expect": _distribution_call(_read_expect),
@@ -496,12 +488,6 @@ BUILTIN_IMPLS: dict[str, Callable[[list, Env], "Value | Pending"]] = {
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _tname(x: Any) -> str:
-    return {bool: "bool", int: "number", float: "number", str: "text", list: "list", dict: "json"}.get(
-        type(x), type(x).__name__
-    )
 
 
 def _lookup(method: str) -> Callable:

@@ -12,12 +12,14 @@ import re
 from types import MappingProxyType
 from typing import Any, Callable, Generator
 
+from ..ir.types import describe, value_accepts
+from ..values import Value, error, na, ok
 from .backends.base import ChoiceRequest, GenerateRequest
-from .evaluate import Outcome, Pending, evaluate
+from .evaluate import TYPE_ERROR, Outcome, Pending, evaluate
 from .render import RenderError, render_messages, render_text
 from .result import plain
 from .scheduler import Job, JobOutcome, Need, Spawn
-from ..values import Value, error, na, ok
+from .unknowns import render_failure, shown
 
 __all__ = ["compute", "evaluate_all", "softmax"]
 
@@ -129,7 +131,12 @@ def _check(row: Any, node: dict, locals_: dict) -> Co:
     n = len(node.get("args", []))
     args, kwargs = [v.value for v in values[:n]], dict(zip(keys, (v.value for v in values[n:])))
     (out,) = yield [Job("verify", (spec, args, kwargs))]
-    return _from_verdict(out)
+    outcome = _from_verdict(out)
+    value = outcome.value
+    if value.is_ok and not value_accepts(spec.returns, value.value):  # what the checker typed it as
+        outcome.value = error(f"{TYPE_ERROR}{spec.name} returned {value.value!r}, but it declares "
+                              f"{describe(spec.returns)}")
+    return outcome
 
 
 def _verifier_call(node: dict) -> "tuple | Outcome":
@@ -151,9 +158,15 @@ def _verifier_call(node: dict) -> "tuple | Outcome":
 
 
 def _run(row: Any, node: dict, locals_: dict) -> Co:
+    missing = next((n for n in node.get("uses", []) if n in row.inputs and not row.inputs[n].is_ok), None)
+    if missing is not None:  # the code never sees None for an absent input: the evidence does not apply
+        return Outcome(row.inputs[missing].with_reason(f"uses: {missing!r}"))
     inputs = {n: (row.inputs[n].value if n in row.inputs else locals_.get(n)) for n in node.get("uses", [])}
     inputs.update({k: v for k, v in locals_.items() if not isinstance(v, Value)})  # item, index, candidate
-    (out,) = yield [Job("run", (node["code"], inputs, dict(node.get("limits", {}))))]
+    payload = (node["code"], inputs, dict(node.get("limits", {})))
+    if "on_failure" in node:  # the value of a run that did not finish (see sandbox/code.py)
+        payload += (node["on_failure"],)
+    (out,) = yield [Job("run", payload)]
     return _from_verdict(out)
 
 
@@ -165,7 +178,7 @@ def _model(row: Any, node: dict, locals_: dict) -> Co:
     try:
         text = render_text(node["input"], template_context(row, node, locals_))
     except RenderError as exc:
-        return Outcome(error(str(exc)))
+        return _render_error(exc)
     (out,) = yield [Job("reward_model", text, node["model"])]
     if out.failure is not None:
         return Outcome(error(out.failure), seconds=out.seconds)
@@ -236,15 +249,21 @@ def template_context(row: Any, node: dict, locals_: dict, swapped: bool = False)
     # the compiler checked visibility: a reference input it lets a prompt read is in its
     # `reads` (or `allow`); anything else stays out of the context, label inputs always do
     names, files = _VIEWS.lookup((row.program.doc, node), lambda: _prompt_view(row.program, node))
-    ctx: dict[str, Any] = {name: row.inputs[name].value for name in names}
+    ctx: dict[str, Any] = {name: shown(row.inputs[name], name) for name in names}
     if swapped:
         ctx["a"], ctx["b"] = ctx.get("b"), ctx.get("a")
     ctx["files"] = files
     for dep in node.get("deps", []):
         if dep in row.outcomes:
-            ctx[dep] = plain(row.outcomes[dep].value)
+            value = row.outcomes[dep].value
+            ctx[dep] = plain(value) if value.is_ok else shown(value, dep)
     ctx.update(locals_)
     return ctx
+
+
+def _render_error(exc: RenderError) -> Outcome:
+    """A failed render: na or error as the unknown value it met, else an error with jinja's message."""
+    return Outcome(render_failure(exc) or error(str(exc)))
 
 
 def _prompt_view(program: Any, node: dict) -> tuple:
@@ -297,7 +316,7 @@ def _ask(row: Any, node: dict, locals_: dict) -> Co:
     try:
         orders = _orders(row, node, locals_)
     except RenderError as exc:
-        return Outcome(error(str(exc)))
+        return _render_error(exc)
     if node["answer"]["type"] in ("choice", "score"):
         return (yield from _ask_distribution(row, node, orders))
     return (yield from _ask_generate(row, node, orders))
@@ -395,12 +414,14 @@ def _parse_answer(text: str, answer: dict) -> Value:
 
 
 def _route(row: Any, node: dict, locals_: dict) -> Co:
-    """The judge picks one of the named evidence (a constrained choice); that one is then
-    computed and its value is the route's value."""
+    """The judge picks one of the named evidence (a constrained choice over their names). The
+    route is a choice evidence: its value is the chosen name, ``p(route, name)`` the probability
+    of picking it. The reward consults the chosen evidence (``exact if pick == "exact" else ...``),
+    so only that one runs."""
     try:
         messages = render_messages(node["prompt"], template_context(row, node, locals_))  # a route never swaps
     except RenderError as exc:
-        return Outcome(error(str(exc)))
+        return _render_error(exc)
     labels = [str(x) for x in node.get("answer", {}).get("labels") or node["options"]]
     outs = yield [Job("choice", ChoiceRequest(messages, tuple(labels)), node.get("model", "default"))]
     failed = _failed(outs, row)
@@ -408,12 +429,8 @@ def _route(row: Any, node: dict, locals_: dict) -> Co:
         return failed
     dist = softmax(outs[0].result.logprobs)
     chosen = labels[max(range(len(labels)), key=lambda i: dist[i])]
-    yield Need((chosen,))
-    target = row.outcomes[chosen]
-    detail = {"chosen": chosen, "route_distribution": dict(zip(labels, dist)), **_flags(outs)}
-    if "distribution" in target.detail:
-        detail["distribution"] = target.detail["distribution"]  # so p()/expect() read the chosen one
-    return Outcome(target.value, detail=detail, **_costs(outs))
+    detail = {"chosen": chosen, "distribution": dict(zip(labels, dist)), **_flags(outs)}
+    return Outcome(ok(chosen), detail=detail, **_costs(outs))
 
 
 _KINDS = {"check": _check, "ask": _ask, "each": _each, "run": _run, "route": _route, "model": _model}

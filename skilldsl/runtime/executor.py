@@ -32,6 +32,7 @@ class Row:
         self.tasks: dict = {}
         self.waiters: dict = defaultdict(list)
         self.reward: Value | None = None
+        self.caught: list[str] = []  # errors the reward caught on purpose (catch, is_error)
 
     def env(self, locals_: dict | None = None) -> "_RowEnv":
         """The expression environment of this row (with extra locals for ``each`` items)."""
@@ -39,8 +40,9 @@ class Row:
 
 
 class _RowEnv:
-    def __init__(self, row: Row, locals_: dict):
+    def __init__(self, row: Row, locals_: dict, caught: "list | None" = None):
         self.row, self.locals = row, locals_
+        self.caught = caught  # where catch / is_error record what they caught (None: not recorded)
 
     def input(self, name: str) -> Value:
         return self.row.inputs.get(name) or error(f"unknown input {name!r}")
@@ -134,13 +136,13 @@ def llm_outcome(result: Any, seconds: float) -> JobOutcome:
 
 
 def run_sandboxed(payloads: list) -> list:
-    """Run a wave's ``run`` evidence ``(code, inputs, limits)``: several in parallel on a
-    sandbox pool, a single one directly (no pool to start)."""
+    """Run a wave's ``run`` evidence ``(code, inputs, limits[, on_failure])``: several in parallel
+    on a sandbox pool, a single one directly (no pool to start)."""
     from .. import sandbox
 
     if len(payloads) > 1:
         return list(sandbox.run_skill_code_many(payloads))
-    return [sandbox.run_skill_code(code, inputs, limits) for code, inputs, limits in payloads]
+    return [sandbox.run_skill_code(*payload) for payload in payloads]
 
 
 def run_verifiers(payloads: list) -> list:
@@ -206,8 +208,9 @@ class Executor:
             last = progress
 
     def _decide(self, row: Row, sched: Scheduler) -> bool:
+        row.caught = []  # what the deciding evaluation caught, not earlier pending ones
         try:
-            r = evaluate(self.program.reward, row.env())
+            r = evaluate(self.program.reward, _RowEnv(row, row.locals, row.caught))
         except Exception as exc:  # an evaluator bug fails this row, not the batch
             r = error(f"internal: {type(exc).__name__}: {exc}")
         if isinstance(r, Pending):
@@ -234,6 +237,7 @@ class Executor:
             tokens_in=sum(t.tokens_in for t in trace.values()),
             tokens_out=sum(t.tokens_out for t in trace.values()),
             seconds=sum(t.seconds for t in trace.values()),
+            caught=list(row.caught),
         )
 
     def _trace(self, row: Row) -> dict[str, EvidenceTrace]:
@@ -278,6 +282,7 @@ def combine_candidates(results: list[Result], reward_id: str) -> Result:
     known = [i for i, s in enumerate(scores) if s is not None]
     trace = {f"{n}[{i}]": t for i, r in enumerate(results) for n, t in r.trace.items()}
     totals = {k: sum(getattr(r, k) for r in results) for k in ("tokens_in", "tokens_out", "seconds")}
+    totals["caught"] = [f"[{i}] {reason}" for i, r in enumerate(results) for reason in r.caught]
     if not known:
         reasons = "; ".join(f"[{i}] {r.reason}" for i, r in enumerate(results))
         status = "error" if any(r.status == "error" for r in results) or not results else "na"

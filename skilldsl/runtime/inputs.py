@@ -1,15 +1,41 @@
-"""Sample validation against the IR inputs: a bad row becomes an error result, never a crash."""
+"""Sample validation against the IR inputs: a bad row becomes an error result, never a crash.
+
+Two guarantees beyond the declared types: a value nested deeper than :data:`MAX_DEPTH` lists or
+objects is refused (deep values would reach Python's recursion limit somewhere downstream and
+take a whole batch with them), and a ``text`` input of ``reference`` visibility may be given as
+a list of texts, meaning "any of these is correct" (JudgeBench's ``ground_truth`` lists): it
+reaches the skill as an :class:`~skilldsl.verifiers.reference.AnyOf`, text to every expression
+and template, alternatives to the reference verifiers.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from ..values import Value, na, ok
+from ..verifiers.reference import AnyOf
 
-__all__ = ["SampleError", "validate_sample"]
+__all__ = ["SampleError", "validate_sample", "MAX_DEPTH", "deeper_than", "type_name"]
+
+MAX_DEPTH = 100  # nested lists/objects in one sample: far above real data, far below the recursion limit
 
 
 class SampleError(ValueError):
     """The sample does not match the skill's inputs (missing field, wrong type)."""
+
+
+def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists/tuples/dicts more than ``limit`` levels (``[]`` is one level).
+
+    Iterative, so a value of any depth (or a cycle) is measured without recursion."""
+    containers = (dict, list, tuple)
+    stack = [(value, 1)] if isinstance(value, containers) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+    return False
 
 
 def _is_num(v: Any) -> bool:
@@ -32,10 +58,11 @@ _CHECKS = {
 }
 
 
-def _type_name(v: Any) -> str:
-    return {bool: "bool", int: "number", float: "number", str: "text", list: "list", dict: "object"}.get(
-        type(v), type(v).__name__
-    )
+def type_name(v: Any) -> str:
+    """A JSON value's type in the data's terms (``text``, ``number``, ``list``, ``object`` ...),
+    for every message about a value of the wrong type (samples here, rows in the eval readers)."""
+    return {bool: "bool", int: "number", float: "number", str: "text", list: "list", dict: "object",
+            type(None): "null"}.get(type(v), type(v).__name__)
 
 
 def validate_sample(sample: Any, inputs: dict[str, dict]) -> dict[str, Value]:
@@ -43,9 +70,11 @@ def validate_sample(sample: Any, inputs: dict[str, dict]) -> dict[str, Value]:
     :class:`SampleError` naming the first problem. Undeclared fields are ignored: datasets
     carry extra columns."""
     if not isinstance(sample, dict):
-        raise SampleError(f"a sample must be a JSON object, not {_type_name(sample)}")
+        raise SampleError(f"a sample must be a JSON object, not {type_name(sample)}")
     values = {}
     for name, spec in inputs.items():
+        if spec.get("visibility") == "label":
+            continue  # ground truth for `skilldsl eval`: no evidence or reward can read it
         values[name] = _field(sample, name, spec)
     return values
 
@@ -56,8 +85,19 @@ def _field(sample: dict, name: str, spec: dict) -> Value:
         if spec.get("optional"):
             return na(f"input {name!r} is not given")
         raise SampleError(f"missing required field {name!r}")
+    if deeper_than(value):
+        raise SampleError(f"field {name!r} is nested deeper than {MAX_DEPTH} levels")
     type_ = spec.get("type", "json")
+    if type_ == "text" and spec.get("visibility") == "reference" and isinstance(value, list):
+        return ok(_any_of(name, value))
     check = _CHECKS.get(type_)
     if check is not None and not check(value):
-        raise SampleError(f"field {name!r} must be {type_}, got {_type_name(value)}")
+        raise SampleError(f"field {name!r} must be {type_}, got {type_name(value)}")
     return ok(value)
+
+
+def _any_of(name: str, value: list) -> str:
+    """A reference given as a list of texts: any of them is correct (one text is just that text)."""
+    if not value or not all(isinstance(x, str) for x in value):
+        raise SampleError(f"field {name!r} must be text or a non-empty list of texts (any of them is correct)")
+    return value[0] if len(value) == 1 else AnyOf(value)

@@ -1,39 +1,29 @@
-"""Prompt rendering: IR jinja2 templates -> chat messages, in a sandbox with strict undefineds.
+"""Prompt rendering: IR jinja2 templates -> chat messages, in the environment the checker used.
 
-Templates are compiled once per program (keyed by source). A missing variable is an error
-value for the evidence, never an empty string in a judge's prompt.
+The environment, its sandbox and its limits are the IR's (:mod:`skilldsl.ir.templates`): a
+template the checker accepted renders here under the same rules, and one written by hand into a
+``.skillc`` is refused by the same rules. A missing variable, a refused construct or a rendering
+that would pass the size limits is a :class:`RenderError`, which the evidence turns into an
+``error`` value for that row: never an empty string or a half-built prompt in a judge's input.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 __all__ = ["RenderError", "render_messages", "render_text"]
 
 
 class RenderError(Exception):
-    """A template failed to render (undefined variable, sandbox violation, bad syntax)."""
-
-
-@lru_cache(maxsize=1)
-def _environment():
-    # imported here: jinja2 is only needed once a prompt is actually rendered
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-
-
-@lru_cache(maxsize=512)
-def _template(source: str):
-    return _environment().from_string(source)
+    """A template failed to render (undefined variable, refused construct, size limit, bad syntax)."""
 
 
 def render_text(source: str, context: dict[str, Any]) -> str:
     """Render one template; any jinja failure becomes :class:`RenderError` with its message."""
+    from ..ir import templates  # jinja2 is imported once a prompt is actually rendered
+
     try:
-        return _template(source).render(**context)
-    except Exception as exc:  # jinja raises many types: undefined, security, syntax
+        return templates.render(source, context)
+    except Exception as exc:  # jinja raises many types: undefined, security, syntax, limits
         raise RenderError(f"template: {type(exc).__name__}: {exc}") from exc
 
 

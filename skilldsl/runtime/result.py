@@ -55,7 +55,8 @@ class Result:
 
     ``reward`` is a float when ``status == "ok"``, else None with ``reason`` set; an error is
     never turned into a number. For ``rank`` (and listwise skills) ``scores`` holds the reward of
-    each candidate and ``best`` the index of the highest.
+    each candidate and ``best`` the index of the highest. ``caught`` lists the errors the reward
+    replaced on purpose (``catch``, ``is_error``), so an honest skill's trace shows them.
     """
 
     reward: float | None
@@ -68,6 +69,7 @@ class Result:
     seconds: float = 0.0
     scores: list | None = None
     best: int | None = None
+    caught: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-serialisable form (trace entries included)."""
@@ -75,6 +77,8 @@ class Result:
         d["seconds"] = round(self.seconds, 6)
         if self.scores is not None:
             d["scores"], d["best"] = self.scores, self.best
+        if self.caught:
+            d["caught"] = list(self.caught)
         d["trace"] = {name: t.to_dict() for name, t in self.trace.items()}
         return d
 
@@ -90,6 +94,7 @@ def format_result(result: Result, program: Any = None) -> str:
     lines.append(f"tokens: {result.tokens_in} in / {result.tokens_out} out  time: {result.seconds:.3f}s")
     if result.scores is not None:
         lines.append(f"scores: {_fmt(result.scores)}  best: {result.best}")
+    lines.extend(f"caught error: {reason}" for reason in result.caught)
     lines.append("evidence:")
     for key, trace in result.trace.items():  # key: name, or name[i] for a ranked candidate
         lines.extend(_format_trace(trace, key))

@@ -1,7 +1,8 @@
 """The runnable skill: a Program plus lazily created model backends."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+import sys
+from typing import Any, Iterable, Iterator
 
 from ..ir import Program
 from .backends.base import BackendError, describe
@@ -120,17 +121,24 @@ class Skill:
     # -- scoring -------------------------------------------------------------------------
     def score(self, samples: Iterable[dict]) -> list[Result]:
         """One Result per sample, in order, in batches of ``batch_size``."""
+        return list(self.iter_score(samples))
+
+    def iter_score(self, samples: Iterable[dict], *, progress: "bool | None" = None) -> Iterator[Result]:
+        """The Results of :meth:`score` one by one, as each batch of ``batch_size`` finishes (so a
+        caller can write them as they come); a progress bar on stderr when ``progress`` (default:
+        the skill's ``progress``). The one batching loop of the API and the command line."""
         samples = list(samples)
-        results: list[Result] = []
-        bar = _progress(len(samples)) if self.progress else None
-        for start in range(0, len(samples), self.batch_size):
-            chunk = samples[start:start + self.batch_size]
-            results.extend(self._run(chunk))
+        bar = _progress(len(samples)) if (self.progress if progress is None else progress) else None
+        try:
+            for start in range(0, len(samples), self.batch_size):
+                chunk = samples[start:start + self.batch_size]
+                results = self._run(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+                yield from results
+        finally:
             if bar is not None:
-                bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-        return results
+                bar.close()
 
     def _run(self, samples: list) -> list[Result]:
         executor = Executor(self.program, self.backend)
@@ -141,6 +149,9 @@ class Skill:
 
     def compare(self, prompt: str, a: str, b: str) -> Result:
         """Pairwise: P(a is better than b) for one pair."""
+        if self.mode != "pairwise":
+            use = "score([{...}])" if self.mode == "pointwise" else "rank(prompt, candidates)"
+            raise ValueError(f"compare() needs a pairwise skill; {self.name!r} is {self.mode}: use {use}")
         return self.score([{"prompt": prompt, "a": a, "b": b}])[0]
 
     def rank(self, prompt: str, candidates: list[str]) -> Result:
@@ -166,4 +177,4 @@ def _truncate_policy(settings: dict) -> str:
 def _progress(total: int):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sample", dynamic_ncols=True)
+    return tqdm(total=total, unit="sample", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

@@ -1,29 +1,49 @@
-"""Code evidence on top of the sandbox: HumanEval-style tests and skill ``run`` evidence.
+"""Code evidence on top of the sandbox, through the trusted harness (``_harness.py``).
 
-- :func:`check_program` builds ``prompt + response + test + check(entry_point)`` and passes iff
-  the program exits 0 within the limits *and* reaches its end (a per-run marker printed after
-  ``check``), so a response calling ``sys.exit(0)`` or ``os._exit(0)`` early does not pass.
-- :func:`run_skill_code` runs a skill's ``run`` code with the sample's inputs bound as globals
-  (sent as JSON on the sandbox's stdin and written to ``inputs.json``, never interpolated into
-  the source) and reads its value from the ``result`` global or the last JSON line printed.
+- :func:`check_program` (``code.passes``, HumanEval style): the problem's tests run in the
+  harness process; the candidate (prompt + response) runs in a separate, freshly started
+  interpreter that the tests call over a pipe with plain data. Passing means the harness saw
+  ``check(candidate)`` return; its report carries a one-time secret and travels on a descriptor
+  the candidate never holds. Prompts that do not compile on their own, and tests that send the
+  candidate values plain data cannot carry, fall back to the shared harness (below), recorded in
+  the detail as ``harness: shared`` with the reason.
+- :func:`io_program` (``code.io_passes``, LiveCodeBench/APPS style): the candidate program runs
+  once per input in the sandbox; its outputs are compared here, so expected outputs never enter.
+- :func:`run_skill_code` (``run`` evidence): the skill's code (which may exec the response) runs
+  in one process behind audit hooks; its value is the ``result`` global, delivered with the
+  secret only when the code ran to its end. Stdout is never read as a value. A run that did not
+  end normally is the evidence's ``on_failure`` value when the skill gives one, else an error.
+
+``error`` is kept for what the candidate cannot cause: bad arguments, a sandbox that could not
+start, broken tests, a harness failure.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import math
+import os
 import re
 import secrets
+import sys
+from pathlib import Path
 from typing import Any
 
 from ..values import Value as Verdict
-from ._boot import RESULT_KEY
+from . import _candidate, _harness
 from .core import Limits, SandboxResult, run
 from .pool import SandboxPool
 
-__all__ = ["extract_code", "build_program", "check_program", "run_skill_code", "run_skill_code_many", "value_verdict"]
+__all__ = [
+    "extract_code", "candidate_program", "build_program", "check_program", "io_program", "compare_output",
+    "run_skill_code", "run_skill_code_many", "value_verdict", "REQUIRED",
+]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _DETAIL_CHARS = 2000
+_PYTHON = os.path.realpath(sys.executable)  # the candidate interpreter exec'd inside the sandbox
+REQUIRED = object()  # ``on_failure`` not given: a run that did not finish is an error
 
 
 def extract_code(response: str, entry_point: str = "") -> str:
@@ -43,23 +63,97 @@ def _def_pattern(entry_point: str) -> "re.Pattern[str]":
     return re.compile(rf"^(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.M)
 
 
-def build_program(response: str, test: str, entry_point: str, prompt: str = "", marker: str = "") -> str:
-    """prompt + completion + test + ``check(entry_point)`` (+ print of ``marker``).
+def candidate_program(response: str, entry_point: str, prompt: str = "") -> str:
+    """prompt + completion: what the candidate process runs.
 
     A response that defines ``entry_point`` itself replaces the prompt's definition: only the
     prompt's preamble (imports, helper functions before the signature) is kept.
     """
     body = extract_code(response, entry_point)
     head = prompt
-    defines = _def_pattern(entry_point).search
-    if defines(body):
-        found = defines(prompt)
+    if _def_pattern(entry_point).search(body):
+        found = _def_pattern(entry_point).search(prompt)
         head = prompt[: found.start()] if found else prompt
-    tail = f"\n\ncheck({entry_point})\n" + (f"print({marker!r})\n" if marker else "")
-    return f"{head}{body}\n\n{test}{tail}"
+    return f"{head}{body}\n"
 
 
-def _detail(result: SandboxResult) -> dict:
+def build_program(response: str, test: str, entry_point: str, prompt: str = "") -> str:
+    """prompt + completion + test + ``check(entry_point)``: one program (the shared harness)."""
+    return f"{candidate_program(response, entry_point, prompt)}\n{test}\n\ncheck({entry_point})\n"
+
+
+def trusted_prompt(prompt: str, entry_point: str) -> str | None:
+    """The part of the prompt the tests process runs (its helpers, e.g. HumanEval/32's ``poly``):
+    the prompt if it compiles, else its preamble before ``def entry_point``; None if neither does."""
+    found = _def_pattern(entry_point).search(prompt)
+    for text in (prompt, prompt[: found.start()] if found else None):
+        if text is not None and _compiles(text):
+            return text
+    return None
+
+
+def _tests_need(prompt: str, test: str, entry_point: str) -> bool:
+    """Whether the tests read a name the prompt binds (a helper such as ``poly``, an import): only
+    then does the tests process run the prompt (which saves it e.g. importing ``typing``)."""
+    try:
+        test_code = compile(test, "<test>", "exec", dont_inherit=True)
+        tree = ast.parse(prompt)
+    except (SyntaxError, ValueError):
+        return True
+    bound: set = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        else:
+            bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return bool((_names(test_code) & bound) - {entry_point})
+
+
+def _names(code: Any) -> set:
+    """Every global or attribute name a code object and the ones nested in it mention."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<prompt>", "exec", dont_inherit=True)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+# -- talking to the harness -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _harness_code() -> tuple:
+    """The code objects the sandbox runs in one namespace: the candidate's side, then the harness."""
+    paths = (Path(_candidate.__file__), Path(_harness.__file__))
+    return tuple(compile(p.read_text(encoding="utf-8"), str(p), "exec", dont_inherit=True) for p in paths)
+
+
+def _harness_job(mode: str, secret: str, limits: Limits, **fields: Any) -> dict:
+    return {"mode": mode, "secret": secret, "code_objects": _harness_code(), "python": _PYTHON,
+            "output_bytes": limits.output_bytes, **fields}
+
+
+def _genuine_report(result: SandboxResult, secret: str) -> dict | None:
+    """The harness's report when there is exactly one and it carries this run's secret."""
+    reports = result.harness
+    if len(reports) == 1 and isinstance(reports[0], dict) and reports[0].get("secret") == secret:
+        return {k: v for k, v in reports[0].items() if k != "secret"}
+    return None
+
+
+def _detail(result: SandboxResult, harness: str) -> dict:
     output = (result.stderr[-_DETAIL_CHARS:] or result.stdout[-_DETAIL_CHARS:]).strip()
     return {
         "status": result.status,
@@ -68,32 +162,65 @@ def _detail(result: SandboxResult) -> dict:
         "limit": result.limit,
         "seconds": round(result.seconds, 4),
         "isolation": list(result.isolation),
+        "harness": harness,
         "output": output,
     }
+
+
+def _missing_report(result: SandboxResult) -> str:
+    if result.harness:
+        return "the harness's report was forged or duplicated"
+    return f"no report from the harness ({result.describe()})"
+
+
+# -- code.passes ----------------------------------------------------------------------------------
 
 
 def check_program(
     response: Any, test: Any, entry_point: Any, *, prompt: Any = "", timeout: Any = 10, limits: "Limits | None" = None
 ) -> Verdict:
-    """``code.passes``: True iff the completed program passes its tests within the limits.
-
-    A failing or limit-hitting program is ``ok(False)`` with the failing output in the detail;
-    ``error`` only when the inputs are unusable or the sandbox itself could not run.
-    """
+    """``code.passes``: True iff ``check(entry_point)`` of the tests returns, the candidate having
+    answered every call. A failing, crashing or limit-hitting candidate is ``ok(False)``;
+    ``error`` only for unusable arguments, broken tests or a sandbox that could not run."""
     bad = _bad_inputs(response, test, entry_point, prompt, timeout)
     if bad:
         return Verdict.error(bad)
-    marker = f"skilldsl-check-done-{secrets.token_hex(8)}"
-    program = build_program(response, test, entry_point, prompt, marker)
     limits = limits or Limits(timeout=float(timeout))
-    result = run(program, limits=limits)
+    head = trusted_prompt(prompt, entry_point)
+    if head is None:
+        return _shared_tests(response, test, entry_point, prompt, limits, "the prompt does not compile on its own")
+    secret = secrets.token_hex(16)
+    head = head if _tests_need(head, test, entry_point) else ""
+    job = _harness_job("tests", secret, limits, prompt=head, test=test, entry_point=entry_point)
+    result = run(candidate_program(response, entry_point, prompt), limits=limits, harness=job)
     if result.status == "error":
-        return Verdict.error(result.reason or "sandbox error", **_detail(result))
-    completed = result.passed and marker in result.stdout.splitlines()
-    detail = _detail(result)
-    if result.passed and not completed:
-        detail["reason"] = "the program exited before its tests finished"
-    return Verdict.ok(completed, **detail)
+        return Verdict.error(result.reason or "sandbox error", **_detail(result, "separate"))
+    report, detail = _genuine_report(result, secret), _detail(result, "separate")
+    if report is None:
+        return Verdict.ok(False, reason=_missing_report(result), **detail)
+    if "error" in report:
+        return Verdict.error(f"code.passes: {report['error']}", **detail)
+    if "unsupported" in report:
+        return _shared_tests(response, test, entry_point, prompt, limits, report["unsupported"])
+    detail.update(calls=report.get("calls"), reason=report.get("reason"))
+    return Verdict.ok(report.get("passed") is True and result.passed, **detail)
+
+
+def _shared_tests(response: str, test: str, entry_point: str, prompt: str, limits: Limits, why: str) -> Verdict:
+    """The documented fallback: tests and candidate in one process behind the audit hooks."""
+    secret = secrets.token_hex(16)
+    result = run(build_program(response, test, entry_point, prompt), limits=limits,
+                 harness=_harness_job("shared", secret, limits))
+    detail = {**_detail(result, "shared"), "fallback": why}
+    if result.status == "error":
+        return Verdict.error(result.reason or "sandbox error", **detail)
+    report = _genuine_report(result, secret)
+    if report is not None and "error" in report:
+        return Verdict.error(f"code.passes: {report['error']}", **detail)
+    finished = report is not None and report.get("finished") is True and result.passed
+    if not finished:
+        detail["reason"] = _missing_report(result) if report is None else report.get("reason")
+    return Verdict.ok(finished, **detail)
 
 
 def _bad_inputs(response: Any, test: Any, entry_point: Any, prompt: Any, timeout: Any) -> str | None:
@@ -102,9 +229,79 @@ def _bad_inputs(response: Any, test: Any, entry_point: Any, prompt: Any, timeout
             return f"code.passes: {name} must be text, got {type(value).__name__}"
     if not entry_point.isidentifier():
         return f"code.passes: entry_point {entry_point[:80]!r} is not a Python identifier"
+    return _bad_timeout("code.passes", timeout)
+
+
+def _bad_timeout(name: str, timeout: Any) -> str | None:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
-        return f"code.passes: timeout must be a number of seconds in (0, 600], got {timeout!r}"
+        return f"{name}: timeout must be a number of seconds in (0, 600], got {timeout!r}"
     return None
+
+
+# -- code.io_passes -------------------------------------------------------------------------------
+
+
+def compare_output(got: str, expected: str) -> bool:
+    """Outputs agree line by line, token by token: runs of spaces and tabs, trailing white space,
+    ``\\r\\n`` vs ``\\n`` and trailing blank lines do not matter; everything else does (numbers
+    are compared as text)."""
+    return _tokens(got) == _tokens(expected)
+
+
+def _tokens(text: str) -> list:
+    lines = [line.split() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def io_program(response: Any, inputs: Any, outputs: Any, *, timeout: Any = 6, limits: "Limits | None" = None) -> Verdict:
+    """``code.io_passes``: True iff the response's program, run once per input (stdin), exits 0
+    within ``timeout`` seconds per case and prints the expected output every time."""
+    bad = _bad_io(response, inputs, outputs, timeout)
+    if bad:
+        return Verdict.error(bad)
+    base = limits or Limits(timeout=float(timeout))
+    case_limits = Limits(**{**base.__dict__, "timeout": base.timeout * len(inputs) + 5, "cpu_seconds": base.timeout})
+    secret = secrets.token_hex(16)
+    job = _harness_job("io", secret, base, inputs=list(inputs), case_timeout=base.timeout)
+    result = run(extract_code(response), limits=case_limits, harness=job)
+    detail = _detail(result, "separate")
+    if result.status == "error":
+        return Verdict.error(result.reason or "sandbox error", **detail)
+    report = _genuine_report(result, secret)
+    if report is None or "error" in report:
+        reason = _missing_report(result) if report is None else report["error"]
+        return Verdict.ok(False, reason=reason, **detail) if report is None else Verdict.error(f"code.io_passes: {reason}", **detail)
+    return _io_verdict(report.get("cases") or [], outputs, detail)
+
+
+def _io_verdict(cases: list, outputs: list, detail: dict) -> Verdict:
+    summary = []
+    for index, (case, expected) in enumerate(zip(cases, outputs)):
+        matched = case.get("status") == "ok" and compare_output(case.get("stdout", ""), expected)
+        summary.append({"status": case.get("status"), "seconds": case.get("seconds"), "matched": matched})
+        if not matched:
+            detail.update(failed_case=index, stdout=str(case.get("stdout", ""))[:200],
+                          reason=f"case {index}: " + ("wrong output" if case.get("status") == "ok" else str(case.get("status"))))
+            break
+    detail["cases"] = summary
+    passed = len(summary) == len(outputs) and all(c["matched"] for c in summary)
+    return Verdict.ok(passed, **detail)
+
+
+def _bad_io(response: Any, inputs: Any, outputs: Any, timeout: Any) -> str | None:
+    if not isinstance(response, str):
+        return f"code.io_passes: response must be text, got {type(response).__name__}"
+    for name, value in (("inputs", inputs), ("outputs", outputs)):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            return f"code.io_passes: {name} must be a list of texts"
+    if len(inputs) != len(outputs) or not inputs:
+        return f"code.io_passes: {len(inputs)} inputs and {len(outputs)} outputs (need as many, at least one)"
+    return _bad_timeout("code.io_passes", timeout)
+
+
+# -- run evidence ---------------------------------------------------------------------------------
 
 
 def value_verdict(value: Any) -> Verdict:
@@ -117,44 +314,61 @@ def value_verdict(value: Any) -> Verdict:
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             return Verdict.error(f"the code's value {value!r} is a number outside [0, 1]")
         return Verdict.ok(float(value))
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return Verdict.error(f"the code's value is not JSON data: {type(value).__name__}")
     return Verdict.ok(value)
 
 
-def _last_json(stdout: str) -> tuple[bool, Any]:
-    for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and set(value) == {RESULT_KEY}:
-            value = value[RESULT_KEY]
-        return True, value
-    return False, None
+def run_skill_code(code: str, inputs: dict, limits: "Limits | dict | None" = None, on_failure: Any = REQUIRED) -> Verdict:
+    """Run a skill's ``run`` code over ``inputs`` (bound as globals) -> Verdict of its ``result``.
 
-
-def run_skill_code(code: str, inputs: dict, limits: "Limits | dict | None" = None) -> Verdict:
-    """Run a skill's ``run`` code over ``inputs`` (bound as globals) -> Verdict of its value."""
+    The code did not finish (it raised, exited early, hit a limit, set no ``result``, or wrote to
+    the harness's pipe): ``ok(on_failure)`` with the reason in the detail, or an error when the
+    skill gives no ``on_failure``. A sandbox that cannot start is always an error.
+    """
     try:
         payload = json.dumps(inputs, allow_nan=False)
         limits = Limits.of(limits)
     except (TypeError, ValueError) as exc:
         return Verdict.error(f"run: unusable inputs or limits: {exc}")
-    result = run(code, limits=limits, globals=json.loads(payload), files={"inputs.json": payload}, emit_result=True)
-    if not result.passed:
-        return Verdict.error(f"run: {result.describe()}", **_detail(result))
-    found, value = _last_json(result.stdout)
-    if not found:
-        return Verdict.error("run: the code set no `result` and printed no JSON line", **_detail(result))
-    verdict = value_verdict(value)
-    return Verdict(verdict.status, verdict.value, verdict.reason, {**_detail(result), **verdict.detail})
+    secret = secrets.token_hex(16)
+    result = run(code, limits=limits, globals=json.loads(payload), files={"inputs.json": payload},
+                 harness=_harness_job("shared", secret, limits))
+    detail = _detail(result, "shared")
+    if result.status == "error":
+        return Verdict.error(f"run: {result.describe()}", **detail)
+    report = _genuine_report(result, secret)
+    if report is not None and "error" in report:
+        return Verdict.error(f"run: {report['error']}", **detail)
+    if report is not None and "unsupported" in report:
+        return Verdict.error(f"run: the code's `result` is not plain data: {report['unsupported']}", **detail)
+    if report is None or "value" not in report or not result.passed:
+        return _failed_run(_failure(result, report), detail, on_failure)
+    verdict = value_verdict(_candidate.decode(report["value"]))
+    return Verdict(verdict.status, verdict.value, verdict.reason, {**detail, **verdict.detail})
 
 
-def run_skill_code_many(payloads: "list[tuple[str, dict, Limits | dict | None]]", workers: int | None = None) -> list[Verdict]:
-    """``run_skill_code`` over a wave of ``(code, inputs, limits)`` in parallel; results in order."""
+def _failure(result: SandboxResult, report: dict | None) -> str:
+    """Why a run did not finish: the limit it hit, else what the harness saw."""
+    if result.status in ("timeout", "limit"):
+        return result.describe()
+    if report is None:
+        return _missing_report(result)
+    return report.get("reason") or result.describe()
+
+
+def _failed_run(reason: str, detail: dict, on_failure: Any) -> Verdict:
+    if on_failure is REQUIRED:
+        return Verdict.error(f"run: {reason}", **detail)
+    value = on_failure if isinstance(on_failure, bool) else float(on_failure)  # the IR writes 0.0 as 0
+    return Verdict.ok(value, failure=reason, **detail)
+
+
+def run_skill_code_many(payloads: "list[tuple]", workers: int | None = None) -> list[Verdict]:
+    """``run_skill_code`` over a wave of ``(code, inputs, limits[, on_failure])`` in parallel; in order."""
     with SandboxPool(workers) as pool:
-        futures = [pool.call(run_skill_code, code, inputs, limits) for code, inputs, limits in payloads]
+        futures = [pool.call(run_skill_code, *payload) for payload in payloads]
         outcomes = [f.result() for f in futures]
     return [o if isinstance(o, Verdict) else Verdict.error(o.reason or "sandbox failed") for o in outcomes]

@@ -3,8 +3,10 @@
 The parent side of the sandbox: it starts P (``_boot.py``, forked by a warm zygote or started
 with ``python -I -S``, see ``zygote.py``) in a new session, sends the job on its stdin, reads
 stdout/stderr with a cap, enforces the wall-clock limit by killing the whole process group, and
-classifies how the run ended. The isolation itself (namespaces, mounts,
-rlimits, unprivileged uid) happens in the child; see ``_boot.py`` and ``docs/internals.md``.
+classifies how the run ended. The isolation itself (namespaces, the allow-listed root file
+system, rlimits, an unprivileged identity, the watchdog) happens in the child; see ``_boot.py``
+and ``docs/internals.md``. Where the host allows no namespaces, runs are refused unless
+``SKILLDSL_SANDBOX_ALLOW_RLIMITS_ONLY=1`` accepts rlimits only (with a warning on stderr).
 """
 from __future__ import annotations
 
@@ -22,16 +24,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterator
 
-from ._boot import EXIT_MEMORY, NAMESPACES
+from ._boot import EXIT_MEMORY, NAMESPACES, REQUIRED, probe
 from .zygote import Child, spawn
 
-__all__ = ["Limits", "SandboxResult", "run", "HIDDEN_DIRS"]
+__all__ = ["Limits", "SandboxResult", "run", "isolation_level", "probe_unprivileged", "ALLOW_RLIMITS_ONLY"]
 
-# Directories covered by an empty read-only tmpfs inside the sandbox (homes, the work tree,
-# shared writable dirs); the interpreter's own prefix is bound back if it lives under one.
-HIDDEN_DIRS = ("/root", "/home", "/work", "/mnt", "/srv", "/media", "/opt", "/run", "/var/tmp", "/dev/shm")
-# Top-level directories the system needs readable; a caller's project under them is not hidden.
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/proc", "/sys", "/dev", "/boot")
+ALLOW_RLIMITS_ONLY = "SKILLDSL_SANDBOX_ALLOW_RLIMITS_ONLY"  # "1": run even where namespaces are refused
 _UID_SLOTS = 64
 _KILL_GRACE = 2.0  # seconds to wait for a killed tree's pipes to close
 
@@ -42,11 +40,12 @@ class Limits:
 
     timeout: float = 10.0
     cpu_seconds: float | None = None  # default: the wall timeout, rounded up
-    memory_mb: int = 512  # RLIMIT_AS
+    memory_mb: int = 512  # per process (RLIMIT_AS) and for the whole sandbox (the watchdog)
     output_bytes: int = 1 << 20  # per stream; more is a limit hit
-    nproc: int = 16  # processes and threads of the run's own uid
+    nproc: int = 16  # processes and threads of the run
     fsize_mb: int = 16  # largest file the code may write
     disk_mb: int = 32  # size of the private tmpfs (cwd, HOME, /tmp)
+    disk_inodes: int = 4096  # files and directories on it
     nofile: int = 64
 
     @classmethod
@@ -72,8 +71,10 @@ class SandboxResult:
     """How one sandboxed run ended.
 
     ``status``: ``passed`` (exit 0), ``failed`` (non-zero exit), ``timeout`` (wall clock),
-    ``limit`` (cpu, memory, output, file_size or processes: see ``limit``), ``crashed`` (killed by
-    a signal such as SIGSEGV) or ``error`` (the sandbox itself could not run the code).
+    ``limit`` (cpu, memory, output, file_size, disk or processes: see ``limit``), ``crashed``
+    (killed by a signal such as SIGSEGV) or ``error`` (the sandbox itself could not run the code,
+    or refused to for lack of isolation). ``isolation`` lists the mechanisms applied;
+    :func:`isolation_level` sums them up.
     """
 
     status: str
@@ -86,10 +87,16 @@ class SandboxResult:
     limit: str | None = None
     isolation: tuple[str, ...] = ()
     reason: str | None = None
+    harness: tuple = ()  # reports of the code-evidence harness, in order (see code.py, _harness.py)
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def level(self) -> str:
+        """``isolation_level(self.isolation)``."""
+        return isolation_level(self.isolation)
 
     def describe(self) -> str:
         """One line for humans: status, limit, exit code or signal, reason."""
@@ -103,6 +110,19 @@ class SandboxResult:
         if self.reason:
             parts.append(self.reason)
         return " ".join(parts)
+
+
+def isolation_level(isolation: "tuple[str, ...] | list[str]") -> str:
+    """``namespaces`` (every namespace, the allow-listed root, an unprivileged identity, the
+    seccomp filter and the watchdog), ``rlimits-only`` (no namespace at all) or ``partial``;
+    ``none`` if nothing ran."""
+    applied = set(isolation)
+    if not applied:
+        return "none"
+    full = set(REQUIRED) | {"rootfs", "seccomp", "watchdog"}
+    if full <= applied and applied & {"uid", "user"}:
+        return "namespaces"
+    return "partial" if applied & set(REQUIRED) else "rlimits-only"
 
 
 def _signal_name(number: int) -> str:
@@ -151,27 +171,22 @@ def _forget_uids() -> None:
 os.register_at_fork(after_in_child=_forget_uids)
 
 
-def _hidden_dirs() -> list[str]:
-    """HIDDEN_DIRS plus the caller's working directory and this package's source checkout.
-
-    Those two hold the user's project wherever it lives (a CI clone under ``/builds``, say),
-    so they are covered too, unless they are ``/`` or lie in a system directory.
-    """
-    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-    extra = [os.getcwd()]
-    if os.path.isfile(os.path.join(checkout, "pyproject.toml")):  # an editable install's repo
-        extra.append(checkout)
-    found = {os.path.realpath(p) for p in extra}
-    return list(HIDDEN_DIRS) + sorted(p for p in found if _is_project_dir(p))
+def _namespaces() -> list[str]:
+    """The namespaces to ask for: a user namespace first when not root (it makes the rest possible)."""
+    return (["user"] if os.geteuid() != 0 else []) + list(NAMESPACES)
 
 
-def _is_project_dir(path: str) -> bool:
-    top = "/" + path.strip("/").split("/")[0]
-    return path != "/" and top not in _SYSTEM_DIRS and top != "/tmp"
+def probe_unprivileged(uid: int = 65534) -> tuple[list[str], dict[str, str]]:
+    """As root: what an unprivileged user (``uid``) would get here, tried in a throw-away child
+    (user namespace, the other namespaces, the allow-listed root): (entered, {what: why not})."""
+    if os.geteuid() != 0:
+        raise PermissionError("only root can try the isolation as another user")
+    return probe(["user", *NAMESPACES], uid=uid)
 
 
-def _keep_dirs() -> list[str]:
-    return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)})
+def rlimits_only_allowed() -> bool:
+    """True when the user accepted running untrusted code without namespaces."""
+    return os.environ.get(ALLOW_RLIMITS_ONLY, "") == "1"
 
 
 def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: int, **extra: Any) -> bytes:
@@ -181,9 +196,8 @@ def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: in
         "uid": uid,
         "workdir": workdir,
         "report_fd": report_fd,
-        "namespaces": list(NAMESPACES) if os.geteuid() == 0 else [],
-        "hide": _hidden_dirs(),
-        "keep": _keep_dirs(),
+        "namespaces": _namespaces(),
+        "require": not rlimits_only_allowed(),
         **extra,
     }
     return marshal.dumps(job)
@@ -228,10 +242,13 @@ class _Capture:
 
     def reports(self) -> dict:
         """The reaper's report lines (dict literals) merged into one dict."""
-        merged: dict = {}
+        merged: dict = {"harness": []}
         for line in self.buffers[self.report_fd].decode("utf-8", errors="replace").splitlines():
             try:
-                merged.update(ast.literal_eval(line))
+                fields = ast.literal_eval(line)
+                if isinstance(fields, dict) and "harness" in fields:  # every one kept, never merged
+                    merged["harness"].append(fields.pop("harness"))
+                merged.update(fields)
             except (ValueError, SyntaxError):
                 merged.setdefault("error", f"unreadable sandbox report: {line[:200]!r}")
         return merged
@@ -248,8 +265,10 @@ def _classify(report: dict, killed: str | None, limits: Limits) -> tuple[str, st
     """(status, limit, reason) from the reaper's report and why we killed the run, if we did."""
     if killed == "output":
         return "limit", "output", f"output exceeded {limits.output_bytes} bytes"
-    if killed == "wall":
-        return "timeout", "wall", f"wall-clock limit of {limits.timeout:g}s"
+    if killed or report.get("limit"):  # the wall clock here, or a limit the sandbox's watchdog hit
+        return _classify_limit(killed or report["limit"], limits)
+    if "refused" in report:
+        return "error", None, _refusal(report["refused"])
     if "error" in report:
         return "error", None, report["error"]
     sig, code = report.get("signal"), report.get("exit")
@@ -264,6 +283,22 @@ def _classify(report: dict, killed: str | None, limits: Limits) -> tuple[str, st
     return "failed", None, f"exit status {code}"
 
 
+def _refusal(missing: str) -> str:
+    return (f"no isolation for untrusted code on this machine ({missing}); refusing to run it. "
+            f"Set {ALLOW_RLIMITS_ONLY}=1 to accept rlimits only; 'skilldsl doctor' shows what is missing")
+
+
+def _classify_limit(limit: str, limits: Limits) -> tuple[str, str | None, str | None]:
+    """(status, limit, reason) for a run ended at a limit ("wall", "memory", "processes")."""
+    if limit == "wall":
+        return "timeout", "wall", f"wall-clock limit of {limits.timeout:g}s"
+    if limit == "memory":
+        return "limit", "memory", f"memory limit of {limits.memory_mb} MB for the whole sandbox"
+    if limit == "processes":
+        return "limit", "processes", f"process limit of {limits.nproc} for the whole sandbox"
+    return "limit", limit, f"{limit} limit"
+
+
 def _classify_signal(sig: int, cpu: float, limits: Limits) -> tuple[str, str | None, str | None]:
     cpu_limit = limits.to_job()["cpu_seconds"]
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cpu_limit):
@@ -274,9 +309,14 @@ def _classify_signal(sig: int, cpu: float, limits: Limits) -> tuple[str, str | N
 
 
 def _refine(status: str, limit: str | None, stderr: str) -> tuple[str, str | None]:
-    # A fork refused by RLIMIT_NPROC surfaces as EAGAIN inside the code, not as a signal.
-    if status == "failed" and limit is None and "BlockingIOError: [Errno 11]" in stderr:
-        return "limit", "processes"
+    # A fork refused by RLIMIT_NPROC surfaces as EAGAIN inside the code, a full private /tmp
+    # (bytes or inodes) as ENOSPC: errors in the code, not signals. Only the label changes
+    # (the code can print these lines itself; either way the run did not pass).
+    if status == "failed" and limit is None:
+        if "BlockingIOError: [Errno 11]" in stderr:
+            return "limit", "processes"
+        if "[Errno 28] No space left on device" in stderr:
+            return "limit", "disk"
     return status, limit
 
 
@@ -322,17 +362,19 @@ def run(
     limits: "Limits | dict | None" = None,
     files: dict[str, str] | None = None,
     globals: dict[str, Any] | None = None,
-    emit_result: bool = False,
+    harness: dict | None = None,
 ) -> SandboxResult:
     """Run ``code`` in the sandbox and return how it ended; never raises for the code's sake.
 
     ``files`` are written into the private working directory first; ``globals`` (JSON values)
-    are bound in the code's namespace; ``emit_result`` prints the ``result`` global as a final
-    JSON line (see :mod:`skilldsl.sandbox.code`).
+    are bound in the code's namespace; ``harness`` hands the run to the code-evidence harness
+    (built by :mod:`skilldsl.sandbox.code`), whose reports come back in ``SandboxResult.harness``.
     """
     limits = Limits.of(limits)
     start = time.monotonic()
-    extra = {"files": files or {}, "globals": globals or {}, "emit_result": emit_result}
+    extra = {"files": files or {}, "globals": globals or {}}
+    if harness is not None:
+        extra["harness"] = harness
     # The temporary directory is the working directory only when no mount namespace is available.
     with _uid_slot() as uid, tempfile.TemporaryDirectory(prefix="skilldsl-sbx-") as workdir:
         capture, killed = _start_and_wait(code, limits, uid, workdir, extra, start)
@@ -344,6 +386,7 @@ def _result(capture: _Capture, killed: str | None, limits: Limits, seconds: floa
     status, limit, reason = _classify(report, killed, limits)
     stderr = capture.text(capture.stderr_fd)
     status, limit = _refine(status, limit, stderr)
+    _warn_if_unisolated(report.get("isolation"))
     return SandboxResult(
         status=status,
         exit_code=report.get("exit"),
@@ -355,4 +398,19 @@ def _result(capture: _Capture, killed: str | None, limits: Limits, seconds: floa
         limit=limit,
         isolation=tuple(report.get("isolation", ())),
         reason=reason,
+        harness=tuple(report.get("harness", ())),
     )
+
+
+_warned = False
+
+
+def _warn_if_unisolated(isolation: "list[str] | None") -> None:
+    """Say once per process, on stderr, that untrusted code ran with less than namespaces."""
+    global _warned
+    if _warned or isolation is None or isolation_level(isolation) == "namespaces":
+        return
+    _warned = True
+    print(f"skilldsl: WARNING: untrusted code runs with {isolation_level(isolation)} isolation "
+          f"({', '.join(isolation)}): it can read what this user can read and outlive its run; "
+          "see 'skilldsl doctor'", file=sys.stderr)

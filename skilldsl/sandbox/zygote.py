@@ -142,7 +142,7 @@ def _via_zygote(zygote: _Zygote, ours: list[int], theirs: list[int]) -> Child:
 
 def _via_popen(ours: list[int], theirs: list[int]) -> Child:
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-S", BOOT],
+        [sys.executable, "-I", "-S", BOOT, "--parent", str(os.getpid())],  # P dies with this thread
         stdin=theirs[0], stdout=theirs[1], stderr=theirs[2], pass_fds=(theirs[3],),
         env=CHILD_ENV, cwd="/", start_new_session=True,
     )

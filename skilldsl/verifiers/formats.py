@@ -58,6 +58,7 @@ def _loads(text: str) -> tuple[bool, Any, str | None]:
 @verifier(
     "format.regex",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "pattern: text"),
     doc="The Python regular expression `pattern` matches somewhere in the response (re.search; "
     "use ^...$ with (?s) to match the whole response).",
@@ -75,6 +76,7 @@ def regex(response: object, pattern: str) -> Verdict:
 @verifier(
     "format.json",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text",),
     doc="The response parses as JSON, either whole or inside a ```json fenced block.",
 )
@@ -87,6 +89,7 @@ def json_valid(response: object) -> Verdict:
 @verifier(
     "format.json_schema",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "schema: json"),
     doc="The response's JSON (whole or fenced) is valid against the JSON Schema `schema` "
     "(draft from its $schema, else the latest).",
@@ -132,6 +135,7 @@ def count_units(text: str, unit: str) -> int:
 @verifier(
     "format.length",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", 'unit: text = "words"', "min: number = None", "max: number = None"),
     doc="The response's length in `unit` (words | sentences | paragraphs | lines | characters) "
     "is within [min, max]; either bound may be omitted. Paragraphs are separated by blank lines.",
@@ -143,6 +147,8 @@ def length(response: object, unit: str = "words", min: Any = None, max: Any = No
     for bound in (min, max):
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
             return Verdict.error(f"length bound {bound!r} is not a number")
+    if min is not None and max is not None and min > max:
+        return Verdict.error(f"min {min!r} is greater than max {max!r}: no response could pass")
     n = count_units(clean_text(response), unit)
     within = (min is None or n >= min) and (max is None or n <= max)
     return Verdict.ok(within, count=n, unit=unit)
@@ -151,6 +157,7 @@ def length(response: object, unit: str = "words", min: Any = None, max: Any = No
 # ---- language ----------------------------------------------------------------------------------
 
 _LANG_SAMPLE = 4000  # characters: language is clear long before that, and detection is O(n)
+_LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z]{2,4})?")
 
 
 def detect_language(text: str) -> str | None:
@@ -168,6 +175,7 @@ def detect_language(text: str) -> str | None:
 @verifier(
     "format.language",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "lang: text"),
     doc="The response is written in language `lang` (ISO 639-1 code such as 'en', 'de', 'zh'; "
     "detected with langdetect). na when the text has no detectable language (empty, digits only).",
@@ -175,6 +183,8 @@ def detect_language(text: str) -> str | None:
 def language(response: object, lang: str) -> Verdict:
     """See the registered doc."""
     want = str(lang).strip().lower().replace("_", "-")
+    if not _LANG_CODE.fullmatch(want):  # 'english' would silently never match: the author's mistake
+        return Verdict.error(f"lang {lang!r} is not a language code such as 'en', 'de' or 'zh-cn'")
     found = detect_language(clean_text(response))
     if found is None:
         return Verdict.na("no language could be detected in the response")
@@ -214,6 +224,7 @@ def _count_feature(text: str, what: str) -> int | None:
 @verifier(
     "format.has",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "what: text", "count: number = 1"),
     doc="The response has at least `count` of `what`: bullets (markdown '-', '*', '1.' items), "
     "sections (markdown headings or 'SECTION n'), title (<<title>> or a '# ' heading), "
@@ -222,8 +233,8 @@ def _count_feature(text: str, what: str) -> int | None:
 )
 def has(response: object, what: str, count: Any = 1) -> Verdict:
     """See the registered doc."""
-    if isinstance(count, bool) or not isinstance(count, (int, float)):
-        return Verdict.error(f"count {count!r} is not a number")
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or not count >= 0:
+        return Verdict.error(f"count {count!r} is not a number of at least 0")
     n = _count_feature(clean_text(response), str(what))
     if n is None:
         kinds = ", ".join([*FEATURES, "keyword:<word>"])

@@ -6,8 +6,14 @@ the response as given; ``loose`` also tries the response without its first line,
 last line, without both, and each of those with ``*`` removed, and is followed if any passes.
 An empty (whitespace-only) response follows nothing, as in the reference.
 
+An instruction id without a checker is ``na`` (the skill's judge decides it); everything else
+that keeps a checker from running is the data's or the skill's mistake and an ``error`` naming
+it, never an ``na`` that would hand the instruction to the judge: missing, mistyped or unknown
+``kwargs`` (``{"num_words": "fifty"}``), kwargs that are not a mapping, an instruction id or a
+response that is not text, an unknown ``mode``.
+
 Deliberate differences from the reference (it would crash, guess or go quadratic):
-- missing, mistyped or unknown ``kwargs`` give ``na`` naming the argument (the reference picks
+- missing, mistyped or unknown ``kwargs`` are errors naming the argument (the reference picks
   random values); keys whose value is null are ignored (the published data has many).
 - keywords are matched literally (the reference compiles them as regular expressions).
 - ``keywords:letter_frequency`` counts any single character (the reference swaps a non-letter
@@ -36,7 +42,8 @@ _RELATIONS = ("less than", "at least")
 
 
 def _as_count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    whole = isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+    if not whole:  # also NaN and infinity
         raise ValueError(f"expected a whole number, got {value!r}")
     if value < 0:
         raise ValueError(f"expected a non-negative number, got {value!r}")
@@ -386,38 +393,43 @@ def _variants(response: str, mode: str) -> "list[tuple[str, str]]":
     return list(loose_variants(response)) if mode == "loose" else [("response", response)]
 
 
-def _prepare(instruction_id: Any, kwargs: Any, prompt: Any) -> "tuple[Instruction, dict] | str":
-    """The instruction and its clean kwargs, or the reason it cannot be checked."""
-    instruction = INSTRUCTIONS.get(instruction_id) if isinstance(instruction_id, str) else None
+def _prepare(instruction_id: Any, kwargs: Any, prompt: Any) -> "tuple[Instruction, dict] | Verdict":
+    """The instruction and its clean kwargs, or the verdict saying why it cannot be checked: na
+    for an id without a checker (the judge's to decide), else an error."""
+    if not isinstance(instruction_id, str):
+        return Verdict.error(f"instruction id must be text, got {type(instruction_id).__name__} {instruction_id!r}")
+    instruction = INSTRUCTIONS.get(instruction_id)
     if instruction is None:
-        return f"no checker for instruction id {instruction_id!r}"
+        return Verdict.na(f"no checker for instruction id {instruction_id!r}")
     clean = instruction.clean(kwargs, prompt if isinstance(prompt, str) else "")
-    return clean if isinstance(clean, str) else (instruction, clean)
+    return Verdict.error(clean) if isinstance(clean, str) else (instruction, clean)
 
 
-def _check_mode(mode: Any) -> "str | None":
-    if mode in ("strict", "loose"):
-        return None
-    return f"mode must be 'strict' or 'loose', got {mode!r}"
+def _call_problem(response: Any, mode: Any) -> "str | None":
+    """What makes a call unusable whatever the instruction: a bad mode or a non-text response."""
+    if mode not in ("strict", "loose"):
+        return f"mode must be 'strict' or 'loose', got {mode!r}"
+    return None if _as_response(response) is not None else f"response must be text, got {type(response).__name__}"
 
 
 def check(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = "",
           mode: Any = "strict") -> Verdict:
-    """Whether ``response`` follows one IFEval instruction (ok bool), or na with the reason."""
-    body = _as_response(response)
-    problem = _check_mode(mode) or (None if body is not None else "response is not text")
+    """Whether ``response`` follows one IFEval instruction (ok bool); na for an instruction id
+    without a checker; an error, with the reason, for anything malformed."""
+    problem = _call_problem(response, mode)
     if problem:
-        return Verdict.na(problem)
+        return Verdict.error(problem)
     prepared = _prepare(instruction_id, kwargs, prompt)
-    if isinstance(prepared, str):
-        return Verdict.na(prepared)
-    passed = _first_pass(*prepared, _variants(body, mode))
+    if isinstance(prepared, Verdict):
+        return prepared
+    passed = _first_pass(*prepared, _variants(_as_response(response), mode))
     return Verdict.ok(passed is not None, variant=passed)
 
 
 @verifier(
     "ifeval.follows",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "instruction_id: text", "kwargs: json = None",
             'prompt: text = ""', 'mode: text = "strict"'),
 )
@@ -425,7 +437,8 @@ def follows(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any 
             mode: Any = "strict") -> Verdict:
     """Whether the response follows one IFEval instruction (``strict`` or ``loose``).
 
-    na when the instruction id has no checker or its kwargs are malformed (the reason says which).
+    na when the instruction id has no checker (the judge decides); an error when its kwargs are
+    missing, mistyped or unknown (the reason names the argument).
     """
     return check(response, instruction_id, kwargs, prompt, mode)
 
@@ -443,6 +456,7 @@ def _pair_kwargs(ids: Any, kwargs: Any) -> "list[tuple[Any, Any]] | str":
 @verifier(
     "ifeval.all",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "instruction_id_list: list", "kwargs: json",
             'prompt: text = ""', 'mode: text = "strict"'),
 )
@@ -450,18 +464,17 @@ def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: An
                 mode: Any = "strict") -> Verdict:
     """Whether the response follows every listed IFEval instruction; detail has each result.
 
-    na if any id has no checker or malformed kwargs (the reason names the first such).
+    An error if any instruction's kwargs are malformed (the reason names the first such); else na
+    if any id has no checker.
     """
-    body = _as_response(response)
     pairs = _pair_kwargs(instruction_id_list, kwargs)
-    problem = _check_mode(mode) or (None if body is not None else "response is not text")
-    if problem or isinstance(pairs, str):
-        return Verdict.na(problem or pairs)
-    variants = _variants(body, mode)
-    results = []
-    for instruction_id, kw in pairs:
-        prepared = _prepare(instruction_id, kw, prompt)
-        if isinstance(prepared, str):
-            return Verdict.na(prepared)
-        results.append(_first_pass(*prepared, variants) is not None)
+    problem = _call_problem(response, mode) or (pairs if isinstance(pairs, str) else None)
+    if problem:
+        return Verdict.error(problem)
+    prepared = [_prepare(instruction_id, kw, prompt) for instruction_id, kw in pairs]
+    undecided = [p for p in prepared if isinstance(p, Verdict)]
+    if undecided:
+        return next((v for v in undecided if v.is_error), undecided[0])
+    variants = _variants(_as_response(response), mode)
+    results = [_first_pass(*p, variants) is not None for p in prepared]
     return Verdict.ok(all(results), followed=results)

@@ -16,7 +16,7 @@ import threading
 from decimal import localcontext
 
 from .answers import Answer, clean_text, extract_answer, find_numbers, parse_number, reference_answer
-from .reference import LETTERS, canonical_number, extract_choice
+from .reference import LETTERS, AnyOf, any_of, canonical_number, extract_choice
 from .registry import Verdict, verifier
 
 __all__ = ["equivalent", "equivalent_fast", "equivalent_cas", "answer_found", "consensus", "consensus_fast",
@@ -83,6 +83,8 @@ def _choice_verdict(response: object, letter: str) -> Verdict:
 def equivalent_fast(response: object, reference: object) -> Verdict | None:
     """Decide ``math.equivalent`` without a CAS when both answers are plain numbers (or the
     reference is an option letter); else None."""
+    if isinstance(reference, AnyOf):  # several correct answers: any of them
+        return any_of(lambda option: equivalent_fast(response, option), reference)
     ref = reference_answer(reference)
     if not ref:
         return Verdict.na("the reference is empty")
@@ -104,6 +106,7 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
     params=("response: text", "reference: text"),
     isolate=True,
     fast=equivalent_fast,
+    warm="skilldsl.verifiers.math:warm",
     doc="""The response's final answer is mathematically equivalent to the reference.
 
     The final answer is the last \\boxed{}, a GSM8K '#### N', an 'the answer is ...' / 'Answer:'
@@ -115,12 +118,16 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
 )
 def equivalent(response: object, reference: object) -> Verdict:
     """See the registered doc; runs the exact path first, then math-verify."""
+    if isinstance(reference, AnyOf):
+        return any_of(lambda option: equivalent(response, option), reference)
     fast = equivalent_fast(response, reference)
     return fast if fast is not None else equivalent_cas(response, reference)
 
 
 def equivalent_cas(response: object, reference: object) -> Verdict:
     """``math.equivalent`` decided by math-verify alone (no exact path): cross-checks, benchmarks."""
+    if isinstance(reference, AnyOf):
+        return any_of(lambda option: equivalent_cas(response, option), reference)
     answer = _answer_or_na(response)
     if isinstance(answer, Verdict):
         return answer
@@ -166,6 +173,7 @@ def warm() -> None:
 @verifier(
     "math.answer_found",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text",),
     doc="""A final answer can be extracted from the response (\\boxed{}, '#### N', 'the answer is',
     'Answer:' or a last number).""",
@@ -249,8 +257,10 @@ def _agree_exact(mine: _Reading, other: "_Reading | None") -> bool | None:
     "math.consensus",
     version="1",
     params=("response: text", "candidates: list"),
+    returns="number",
     isolate=True,
     fast=consensus_fast,
+    warm="skilldsl.verifiers.math:warm",
     doc="""The share of the other candidates whose final answer is mathematically equivalent to the
     response's: agreement of final answers, the evidence behind majority voting (self-consistency).
 

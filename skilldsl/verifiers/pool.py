@@ -1,12 +1,14 @@
-"""Run verifier calls: plain ones inline, ``concurrent=True`` ones on threads, ``isolate=True``
-ones on a pool of worker processes.
+"""Run verifier calls: ``isolate=True`` ones (the default: every plugin that does not opt out) on
+a pool of worker processes, ``isolate=False`` ones inline, ``concurrent=True`` ones on threads.
 
-Why processes: math-verify bounds its sympy work with ``SIGALRM``, which works only in a main
-thread, and a verifier that hangs or kills its interpreter must not take the caller with it.
-Each worker runs one call at a time; the parent enforces a hard per-call timeout, kills a worker
-that overruns or dies, starts a replacement, and reports ``error("timeout after Ns")`` or
-``error("worker crashed ...")`` for that call only. The caller never hangs and never sees an
-exception.
+Why processes: a verifier that hangs, spins, exits or kills its interpreter must not take the
+caller with it (a thread cannot be stopped; a process can), and math-verify bounds its sympy
+work with ``SIGALRM``, which works only in a main thread. Each worker runs one call at a time;
+the parent enforces a hard per-call timeout (``$SKILLDSL_VERIFIER_TIMEOUT``, default 10 s), kills
+a worker that overruns or dies, starts a replacement, and reports
+``error("<name>: timeout after Ns")`` or ``error("<name> ended its worker process ...")`` for that
+call only. The caller never hangs and never sees an exception, except the user's own Ctrl-C.
+Every call's arguments are checked against the verifier's declared parameters first.
 
 The runtime's entry point is :func:`run_verifiers`. An isolated verifier may have a ``fast`` hook
 (see ``VerifierSpec.fast``) that decides cheap cases in-process, so e.g. GSM8K's plain-number
@@ -17,6 +19,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import signal
 import subprocess
 import threading
 import time
@@ -27,17 +30,19 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Mapping, Sequence
 
-from .registry import Verdict, VerifierSpec
+from .guard import inline_calls
+from .registry import Verdict, VerifierSpec, call_function, verdict_of
 from .worker import command
 
 __all__ = ["DEFAULT_TIMEOUT", "WorkerPool", "run_verifiers", "default_pool", "shutdown_default_pool",
-           "concurrent_workers"]
+           "concurrent_workers", "verifier_timeout"]
 
-DEFAULT_TIMEOUT = 10.0  # seconds per isolated call
+DEFAULT_TIMEOUT = 10.0  # seconds per isolated call, unless $SKILLDSL_VERIFIER_TIMEOUT says otherwise
 STARTUP_TIMEOUT = 120.0  # a worker that is not ready by then is considered broken
 _MAX_START_FAILURES = 3  # consecutive failed starts before the pool gives up on pending calls
-# imported (module) or called (module:function) once per worker, not per call
-_WARM = ("skilldsl.verifiers.builtin", "skilldsl.verifiers.math:warm")
+# imported (module) or called (module:function) once per worker, not per call; a verifier's own
+# ``warm`` (math-verify's, ~1 s of CPU) is added the first time one of its calls comes
+_WARM = ("skilldsl.verifiers.builtin",)
 
 
 # ---- the parent side -----------------------------------------------------------------------------
@@ -51,9 +56,14 @@ class _Worker:
     reader: Connection
     writer: Connection
     started: float
-    ready: bool = False
+    awaiting: int = 1  # "ready" answers still due: the start's, then one per warm message
     job: int | None = None  # index into the current batch
+    name: str = ""  # the verifier of that job, for messages
     deadline: float = 0.0
+
+    @property
+    def ready(self) -> bool:
+        return self.awaiting == 0
 
     @property
     def idle(self) -> bool:
@@ -75,7 +85,7 @@ class WorkerPool:
 
     def __init__(self, workers: int = 2, warm: Sequence[str] = _WARM) -> None:
         self.size = max(1, int(workers))
-        self.warm = tuple(warm)
+        self.warm = list(warm)
         self.pid = os.getpid()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
@@ -103,6 +113,21 @@ class WorkerPool:
     def _fill(self) -> None:
         while len(self._workers) < self.size:
             self._workers.append(self._start_worker())
+
+    def _warm_for(self, target: "str | None") -> None:
+        """Have every worker, now and later, pay ``target``'s first-use cost before its next call
+        (it is not ready, and no call's clock runs, until it has)."""
+        if not target or target in self.warm:
+            return
+        self.warm.append(target)
+        for worker in list(self._workers):
+            try:
+                worker.writer.send(("warm", target))
+            except (OSError, ValueError):
+                self._discard(worker)
+                continue
+            worker.awaiting += 1
+            worker.started = time.monotonic()
 
     def _discard(self, worker: _Worker, replaced: bool = True) -> None:
         """Kill ``worker`` (and forget it); ``_fill`` starts a replacement."""
@@ -139,10 +164,18 @@ class WorkerPool:
     def batch(self, timeout: float) -> Iterator["_Batch"]:
         """An incremental batch: ``add`` jobs (they start at once), ``finish`` for the results.
 
-        Holds the pool for the batch, so the caller can do other work while the workers run.
+        Holds the pool for the batch, so the caller can do other work while the workers run. If
+        the batch is left early (the user's Ctrl-C), workers still busy with its calls are killed:
+        a result they sent later would be taken for another batch's.
         """
         with self._lock:
-            yield _Batch(self, float(timeout))
+            batch = _Batch(self, float(timeout))
+            try:
+                yield batch
+            except BaseException:
+                for worker in [w for w in self._workers if w.job is not None]:
+                    self._discard(worker, replaced=False)
+                raise
 
 
 class _Batch:
@@ -153,14 +186,18 @@ class _Batch:
         self.timeout = timeout
         self.results: dict[int, Verdict] = {}
         self.pending: deque[tuple[int, bytes]] = deque()
+        self.names: dict[int, str] = {}
 
-    def add(self, key: int, name: str, func: Any, args: Any, kwargs: Any) -> None:
-        """Queue one call under ``key`` and hand it to an idle worker if there is one."""
+    def add(self, key: int, name: str, func: Any, args: Any, kwargs: Any, warm: "str | None" = None) -> None:
+        """Queue one call under ``key`` and hand it to an idle worker if there is one; ``warm``:
+        the verifier's first-use target (see ``VerifierSpec.warm``)."""
         try:
             payload = pickle.dumps((name, func, tuple(args), dict(kwargs)))
         except Exception as exc:  # noqa: BLE001 - a lambda, a closure, an unpicklable argument
             self.results[key] = Verdict.error(f"{name}: cannot send the call to a worker: {exc}")
             return
+        self.names[key] = name
+        self.pool._warm_for(warm)
         self.pending.append((key, payload))
         self._step(0.0)
 
@@ -190,7 +227,7 @@ class _Batch:
                     self.pending.appendleft((i, payload))
                     self.pool._discard(worker)
                     continue
-                worker.job, worker.deadline = i, time.monotonic() + self.timeout
+                worker.job, worker.name, worker.deadline = i, self.names[i], time.monotonic() + self.timeout
 
     def _wait_and_handle(self, wait_at_most: float | None) -> None:
         workers = list(self.pool._workers)
@@ -210,20 +247,29 @@ class _Batch:
     def _receive(self, worker: _Worker) -> None:
         try:
             job_id, verdict = worker.reader.recv()
-        except (EOFError, OSError, pickle.UnpicklingError):  # the worker died (or wrote garbage)
-            self._lost(worker, f"worker crashed (exit code {worker.exit_code()})")
+        except (EOFError, OSError):  # the worker died
+            self._lost(worker, _ended(worker.exit_code()))
             return
+        except Exception as exc:  # noqa: BLE001 - a whole message whose content cannot be read here
+            if worker.job is None:
+                self._lost(worker, "sent an unreadable message")
+                return
+            job_id, verdict = worker.job, Verdict.error(f"{worker.name}: its result cannot be read back: {exc}")
         if job_id == "ready":
-            worker.ready, self.pool._start_failures = True, 0
+            worker.awaiting, self.pool._start_failures = max(0, worker.awaiting - 1), 0
             return
-        self.results[job_id] = verdict
+        if job_id != worker.job:  # never credit a result to a call it was not sent for
+            self._lost(worker, " sent a result for another call")
+            return
+        self.results[job_id] = _checked(worker.name, verdict)
         worker.job = None
 
     def _lost(self, worker: _Worker, reason: str) -> None:
+        """Fail ``worker``'s call with ``reason`` (after the verifier's name) and discard it."""
         if worker not in self.pool._workers:
             return
         if worker.job is not None:
-            self.results[worker.job] = Verdict.error(reason)
+            self.results[worker.job] = Verdict.error(f"{worker.name}{reason}")
         elif not worker.ready:
             self.pool._start_failures += 1
         self.pool._discard(worker)
@@ -231,7 +277,7 @@ class _Batch:
     def _expire(self, now: float) -> None:
         for worker in list(self.pool._workers):
             if worker.job is not None and now >= worker.deadline:
-                self._lost(worker, f"timeout after {self.timeout:g}s")
+                self._lost(worker, f": timeout after {self.timeout:g}s (its worker process was stopped)")
             elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT:
                 self._lost(worker, "worker did not start")
 
@@ -239,6 +285,26 @@ class _Batch:
         while self.pending:
             i, _ = self.pending.popleft()
             self.results[i] = Verdict.error(reason)
+
+
+def _checked(name: str, verdict: Any) -> Verdict:
+    """A worker's answer held to the verdict contract on this side too (it crossed a pipe)."""
+    try:
+        return verdict_of(name, verdict)
+    except Exception as exc:  # noqa: BLE001 - an answer no verdict can be made of
+        return Verdict.error(f"{name}: its result cannot be read back: {type(exc).__name__}")
+
+
+def _ended(code: "int | None") -> str:
+    """How a worker ended in the middle of a call, after the verifier's name."""
+    if code is None:
+        return ": its worker process stopped answering"
+    if code < 0:
+        try:
+            return f": its worker process was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f": its worker process was killed by signal {-code}"
+    return f" ended its worker process (exit code {code})"
 
 
 # ---- the default pool and the runtime's entry point ------------------------------------------------
@@ -250,6 +316,16 @@ _DEFAULT_LOCK = threading.Lock()
 def _env_workers(default: int = 2, name: str = "SKILLDSL_VERIFIER_WORKERS") -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else default  # junk: the default
+
+
+def verifier_timeout() -> float:
+    """Seconds an isolated call may take: ``$SKILLDSL_VERIFIER_TIMEOUT`` if it is a positive
+    number, else :data:`DEFAULT_TIMEOUT`."""
+    try:
+        value = float(os.environ.get("SKILLDSL_VERIFIER_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0 < value < float("inf") else DEFAULT_TIMEOUT
 
 
 def default_pool() -> WorkerPool:
@@ -283,38 +359,58 @@ def concurrent_workers() -> int:
 
 
 def run_verifiers(
-    calls: Sequence[Call], timeout: float = DEFAULT_TIMEOUT, pool: WorkerPool | None = None
+    calls: Sequence[Call], timeout: "float | None" = None, pool: WorkerPool | None = None
 ) -> list[Verdict]:
-    """One Verdict per ``(spec, args, kwargs)`` call, in order; never raises, never hangs.
+    """One Verdict per ``(spec, args, kwargs)`` call, in order; never raises (but for the user's
+    Ctrl-C), never hangs.
 
+    A call whose arguments do not fit the verifier's declared parameters is an ``error`` at once.
     ``concurrent`` verifiers (which wait on their own subprocess, like ``code.passes``) start
-    first on up to :func:`concurrent_workers` threads. Other non-isolated verifiers run inline in
+    first on up to :func:`concurrent_workers` threads. Other in-process verifiers run inline in
     this thread. Isolated ones first try their ``fast`` hook inline; the rest start at once on
     ``pool`` (default: :func:`default_pool`), in parallel with each other and with the inline
-    work, with ``timeout`` seconds per call.
+    work, with ``timeout`` seconds per call (default: :func:`verifier_timeout`). In-process calls
+    run under :func:`~skilldsl.verifiers.guard.inline_calls` (prints to stderr, a verifier's own
+    ``KeyboardInterrupt`` told from the user's).
     """
-    threaded = [i for i, (spec, _, _) in enumerate(calls) if spec.concurrent and not spec.isolate]
-    if not threaded:
-        return _run_here_or_isolated(calls, timeout, pool)
-    with ThreadPoolExecutor(min(len(threaded), concurrent_workers()), thread_name_prefix="verifier") as threads:
-        futures = {i: threads.submit(calls[i][0].call, *calls[i][1], **calls[i][2]) for i in threaded}
-        rest = [i for i in range(len(calls)) if i not in futures]
-        results = dict(zip(rest, _run_here_or_isolated([calls[i] for i in rest], timeout, pool)))
-        results.update((i, future.result()) for i, future in futures.items())  # call() never raises
+    results = {i: Verdict.error(problem) for i, (spec, args, kwargs) in enumerate(calls)
+               if (problem := spec.argument_problem(args, kwargs))}
+    todo = [i for i in range(len(calls)) if i not in results]
+    timeout = verifier_timeout() if timeout is None else timeout
+    with inline_calls():
+        results.update(_run_checked({i: calls[i] for i in todo}, timeout, pool))
     return [results[i] for i in range(len(calls))]
 
 
-def _run_here_or_isolated(calls: Sequence[Call], timeout: float, pool: WorkerPool | None) -> list[Verdict]:
-    """Non-isolated calls inline; isolated ones via ``fast``, else on the worker pool."""
-    if not any(spec.isolate for spec, _, _ in calls):
-        return [spec.call(*args, **kwargs) for spec, args, kwargs in calls]
+def _run_checked(calls: "dict[int, Call]", timeout: float, pool: WorkerPool | None) -> dict[int, Verdict]:
+    """``{key: Verdict}`` for calls whose arguments fit: concurrent ones on threads, overlapping
+    the rest."""
+    threaded = [i for i, (spec, _, _) in calls.items() if spec.concurrent and not spec.isolate]
+    if not threaded:
+        return _run_here_or_isolated(calls, timeout, pool)
+    with ThreadPoolExecutor(min(len(threaded), concurrent_workers()), thread_name_prefix="verifier") as threads:
+        futures = {i: threads.submit(_call_here, calls[i]) for i in threaded}
+        results = _run_here_or_isolated({i: c for i, c in calls.items() if i not in futures}, timeout, pool)
+        results.update((i, future.result()) for i, future in futures.items())  # never raises
+    return results
+
+
+def _call_here(call: Call) -> Verdict:
+    spec, args, kwargs = call
+    return call_function(spec.name, spec.func, args, kwargs)
+
+
+def _run_here_or_isolated(calls: "dict[int, Call]", timeout: float, pool: WorkerPool | None) -> dict[int, Verdict]:
+    """In-process calls inline; isolated ones via ``fast``, else on the worker pool."""
+    if not any(spec.isolate for spec, _, _ in calls.values()):
+        return {i: _call_here(call) for i, call in calls.items()}
     results: dict[int, Verdict] = {}
     with (pool or default_pool()).batch(timeout) as batch:
-        for i, (spec, args, kwargs) in enumerate(calls):
-            verdict = spec.call(*args, **kwargs) if not spec.isolate else spec.try_fast(*args, **kwargs)
+        for i, (spec, args, kwargs) in calls.items():
+            verdict = _call_here((spec, args, kwargs)) if not spec.isolate else spec.try_fast(*args, **kwargs)
             if verdict is None:  # starts on a worker now, overlapping the rest of this loop
-                batch.add(i, spec.name, spec.func, args, kwargs)
+                batch.add(i, spec.name, spec.func, args, kwargs, warm=spec.warm)
             else:
                 results[i] = verdict
         results.update(batch.finish())
-    return [results.get(i, Verdict.error("internal: no result")) for i in range(len(calls))]
+    return {i: results.get(i, Verdict.error("internal: no result")) for i in calls}

@@ -15,7 +15,8 @@ from fractions import Fraction
 from .answers import TAIL_CHARS, clean_text, extract_answer, parse_number, tail
 from .registry import Verdict, verifier
 
-__all__ = ["MODES", "canonical_number", "normalize", "match", "extract_choice", "choice", "LETTERS"]
+__all__ = ["MODES", "canonical_number", "normalize", "match", "extract_choice", "choice", "LETTERS", "AnyOf",
+           "any_of"]
 
 MODES = ("exact", "normalized", "word")
 LETTERS = "ABCDEFGHIJ"  # MMLU-Pro has ten options
@@ -24,6 +25,35 @@ _PUNCT = str.maketrans({c: " " for c in string.punctuation if c not in "-.%/"})
 _SPACES = re.compile(r"\s+")
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w,]|\.\d)")
 _TRAIL_DOT = re.compile(r"\.(?=\s|$)|(?<=\s)-(?=\s)")
+
+
+class AnyOf(str):
+    """A reference with several correct answers (JudgeBench's list ``ground_truth``): any of
+    ``options`` is correct. It is text everywhere else (``"D or J"``, e.g. in a prompt that may
+    show the reference); the reference verifiers check each option (:func:`any_of`)."""
+
+    def __new__(cls, options):
+        self = super().__new__(cls, " or ".join(options))
+        self.options = tuple(options)
+        return self
+
+    def __reduce__(self):  # isolated verifiers receive it pickled
+        return AnyOf, (self.options,)
+
+
+def any_of(check, reference: object) -> "Verdict | None":
+    """``check(option)`` over the options of an :class:`AnyOf` reference, combined as "or": the
+    first true verdict; else the first error; else na if any option was undecided; else false.
+    A ``None`` (the fast path deferring) defers the whole call unless an option was true."""
+    verdicts = [check(option) for option in reference.options]
+    found = [v for v in verdicts if v is not None]
+    for verdict in found:
+        if verdict.is_ok and verdict.value is True:
+            return verdict
+    if len(found) < len(verdicts):
+        return None
+    undecided = next((v for v in found if v.is_error), None) or next((v for v in found if v.is_na), None)
+    return undecided or Verdict.ok(False, **{**found[0].detail, "reference": str(reference)})
 
 
 def canonical_number(value: Fraction) -> str:
@@ -73,6 +103,7 @@ def _word_match(reference: str, text: str) -> bool:
 @verifier(
     "ref.match",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "reference: text", 'mode: text = "normalized"'),
     doc="""The response's final answer matches the reference.
 
@@ -84,6 +115,8 @@ def _word_match(reference: str, text: str) -> bool:
 )
 def match(response: object, reference: object, mode: str = "normalized") -> Verdict:
     """See the registered doc."""
+    if isinstance(reference, AnyOf):
+        return any_of(lambda option: match(response, option, mode), reference)
     if mode not in MODES:
         return Verdict.error(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     ref = clean_text(reference).strip()
@@ -147,6 +180,7 @@ def _reference_letter(reference: object) -> str | None:
 @verifier(
     "ref.choice",
     version="1",
+    isolate=False,  # pure, fast and total: in-process
     params=("response: text", "reference: text"),
     doc="""The multiple-choice letter the response chooses equals the reference letter.
 
@@ -155,6 +189,8 @@ def _reference_letter(reference: object) -> str | None:
 )
 def choice(response: object, reference: object) -> Verdict:
     """See the registered doc."""
+    if isinstance(reference, AnyOf):
+        return any_of(lambda option: choice(response, option), reference)
     ref = _reference_letter(reference)
     if ref is None:
         return Verdict.na(f"the reference {clean_text(reference)[:40]!r} is not an option letter")

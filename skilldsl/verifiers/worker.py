@@ -5,20 +5,25 @@ forkserver children re-run the caller's ``__main__`` (a user's training script, 
 all for ``python - <<EOF``), which a library must never do behind its user's back.
 
 Protocol over the inherited stdin/stdout pipes, framed by ``multiprocessing.connection``:
-parent -> ``(job_id, pickled (name, func, args, kwargs))`` or ``None`` (stop);
-worker -> ``("ready", None)`` once, then ``(job_id, Verdict)`` per job. The worker's own fds 0 and
-1 are moved aside first, so a verifier that prints or reads stdin cannot corrupt the channel.
+parent -> ``(job_id, pickled (name, func, args, kwargs))``, ``("warm", target)`` (pay a verifier's
+first-use cost now, answered by ``("ready", None)``) or ``None`` (stop);
+worker -> ``("ready", None)`` once started, then ``(job_id, Verdict)`` per job. The worker's own fds 0 and
+1 are moved aside first, so a verifier that prints or reads stdin cannot corrupt the channel, and
+its output (``print`` or a write to fd 1) reaches the caller's stderr, never its stdout. SIGINT is
+ignored (Ctrl-C is the parent's); a verifier's ``SystemExit`` or ``KeyboardInterrupt`` is an
+``error`` for its call and the worker goes on; ``os._exit`` or a crash ends the worker, which the
+parent reports and replaces.
 """
 from __future__ import annotations
 
 import json
 import os
 import pickle
-import signal
 import sys
 from multiprocessing.connection import Connection
 from typing import Sequence
 
+from .guard import ignore_interrupts
 from .registry import Verdict, call_function
 
 __all__ = ["command", "serve", "run_payload"]
@@ -47,7 +52,7 @@ def _channel() -> tuple[Connection, Connection]:
 
 def serve(warm: Sequence[str]) -> None:
     """Worker main loop; returns when the parent says stop or goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    ignore_interrupts()  # Ctrl-C is the parent's to handle
     _exit_with_parent(os.getppid())
     reader, writer = _channel()
     for target in warm:
@@ -61,6 +66,10 @@ def serve(warm: Sequence[str]) -> None:
         if message is None:
             return
         job_id, payload = message
+        if job_id == "warm":
+            _warm(payload)
+            writer.send(("ready", None))
+            continue
         writer.send((job_id, run_payload(payload)))
 
 

@@ -61,19 +61,23 @@ def detect_format(path: Path) -> str:
 
 
 def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
-                 per_subset: "int | None" = None, split: str = "all") -> Dataset:
+                 per_subset: "int | None" = None, split: str = "all", candidates: str = "candidates") -> Dataset:
     """Read ``path`` in format ``fmt`` (auto-detected if None) into a :class:`Dataset`.
 
     ``split`` keeps the ``dev`` or ``test`` half (:func:`~skilldsl.eval.items.split_of`); then
     ``per_subset`` keeps the first N items of every subset (so a capped run still covers every
-    subset of a multi-file set); ``limit`` then keeps the first N items overall."""
+    subset of a multi-file set); ``limit`` then keeps the first N items overall. ``candidates``:
+    the list field of the ``candidates`` format."""
     path = Path(path)
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
     name = fmt or detect_format(path)
     if name not in FORMATS:
         raise EvalError(f"unknown format {name!r}; known formats: {format_names()}")
-    items, skipped = FORMATS[name].read(path)
+    if name == "candidates":
+        items, skipped = lists.read_candidates(path, candidates)
+    else:
+        items, skipped = FORMATS[name].read(path)
     items, skipped = select_split(items, split), select_split(skipped, split)
     if per_subset is not None:
         items = _first_per_subset(items, per_subset)

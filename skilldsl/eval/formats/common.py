@@ -7,14 +7,15 @@ row in the skip record, and rejects duplicate ids, so no reader can drop a row s
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ...runtime.inputs import type_name
 from ..items import EvalError, EvalItem, Skipped
+from .jsonrows import RowError, read_document
 
-__all__ = ["BadRow", "need", "text", "text_list", "choice", "collect", "read_rows", "sniff_rows", "numbered",
-           "unparsable"]
+__all__ = ["BadRow", "need", "text", "text_list", "reference", "choice", "collect", "read_rows", "read_numbered", "sniff_rows",
+           "numbered", "unparsable"]
 
 
 class BadRow(ValueError):
@@ -24,7 +25,7 @@ class BadRow(ValueError):
 def need(row: dict, *fields: str) -> None:
     """Raise :class:`BadRow` naming every field in ``fields`` missing from ``row``."""
     if not isinstance(row, dict):
-        raise BadRow(f"row is a {type(row).__name__}, not an object")
+        raise BadRow(f"row is a {type_name(row)}, not an object")
     unparsable(row)
     missing = [f for f in fields if row.get(f) is None]
     if missing:
@@ -40,7 +41,7 @@ def text(row: dict, name: str) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if not isinstance(value, str):
-        raise BadRow(f"field {name!r} should be text, got {type(value).__name__}")
+        raise BadRow(f"field {name!r} should be text, got {type_name(value)}")
     return value
 
 
@@ -52,6 +53,20 @@ def text_list(row: dict, name: str, size: "int | None" = None) -> list:
     if size is not None and len(value) != size:
         raise BadRow(f"field {name!r} should have {size} items, has {len(value)}")
     return value
+
+
+def reference(row: dict, name: str):
+    """The reference answer in field ``name``: text, or a list of texts meaning "any of these is
+    correct" (JudgeBench lists several letters for some MMLU-Pro questions). The list reaches
+    the skill as it is; the runtime gives a ``text`` reference input given a list to the
+    reference verifiers as alternatives (:class:`~skilldsl.verifiers.reference.AnyOf`)."""
+    value = row.get(name)
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            raise BadRow(f"field {name!r} should be text or a non-empty list of texts")
+        answers = [text({name: v}, name) for v in value]
+        return answers[0] if len(answers) == 1 else answers
+    return text(row, name)
 
 
 def choice(value, allowed: dict, name: str):
@@ -95,32 +110,25 @@ def _row_id(row) -> "str | None":
     return None
 
 
-def read_rows(path: Path) -> list:
-    """The rows of a JSON array, JSON-lines (either one may be gzipped, ``.gz``) or (with
-    pyarrow installed) Parquet file."""
+def read_numbered(path: Path) -> list:
+    """``(row number, row)`` for the rows of a JSON array, JSON-lines (either one may be
+    gzipped, ``.gz``) or (with pyarrow installed) Parquet file. JSON rows are numbered by line
+    (JSON lines) or element (an array) and read one by one (:mod:`.jsonrows`): a row that cannot
+    be read (bad JSON or UTF-8, too deep, too large) is an empty row carrying the reason, which
+    the readers skip with it."""
     if path.suffix == ".parquet":
-        return _read_parquet(path)
-    raw = gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else \
-        path.read_text(encoding="utf-8")
-    stripped = raw.lstrip()
-    if stripped.startswith("["):
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{path}: not valid JSON: {exc}") from None
-    return [_json_line(path, n, line) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+        return list(enumerate(_read_parquet(path), 1))
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return [(n, _Unparsable(str(row)) if isinstance(row, RowError) else row) for n, row in read_document(data)]
 
 
-def _json_line(path: Path, number: int, line: str):
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
-        # kept as a row so the reader skips it with a reason instead of aborting the file
-        return _Unparsable(f"line {number} is not valid JSON: {exc.msg}")
+def read_rows(path: Path) -> list:
+    """The rows of :func:`read_numbered`, without their numbers."""
+    return [row for _, row in read_numbered(path)]
 
 
 class _Unparsable(dict):
-    """A JSON-lines row that did not parse; readers see an empty row and skip it."""
+    """A row that could not be read; readers see an empty row and skip it with ``reason``."""
 
     def __init__(self, reason: str):
         super().__init__()
@@ -148,8 +156,8 @@ def sniff_rows(path: Path) -> list:
 
 
 def numbered(path: Path, rows: list) -> Iterable[tuple[str, dict]]:
-    """``(ref, row)`` pairs naming each row as ``file:row-number`` (1-based)."""
-    for n, row in enumerate(rows, 1):
+    """``(ref, row)`` pairs naming each ``(number, row)`` of :func:`read_numbered` as ``file:number``."""
+    for n, row in rows:
         ref = f"{path.name}:{n}"
         if isinstance(row, _Unparsable):
             yield ref, {"__unparsable__": row.reason}

@@ -11,7 +11,7 @@ from pathlib import Path
 from ...verifiers.math import final_answer  # one reading of final answers: the verifiers'
 from ..benchmarks import rmbench_domain
 from ..items import EvalItem
-from .common import BadRow, collect, need, numbered, read_rows, text, text_list
+from .common import BadRow, collect, need, numbered, read_numbered, read_rows, reference, text, text_list
 
 __all__ = ["read_rmbench", "read_rewardbench2", "read_gsm8k_bon", "read_candidates", "final_answer",
            "GSM8K_SOLVERS", "gsm8k_sources", "gsm8k_reference", "graded_solution",
@@ -22,7 +22,7 @@ __all__ = ["read_rmbench", "read_rewardbench2", "read_gsm8k_bon", "read_candidat
 def read_rmbench(path: Path):
     """RM-Bench ``{id, prompt, chosen[3], rejected[3], domain}``; styles in the official
     order concise, detailed plain, detailed markdown. Subsets are the official domains."""
-    return collect(numbered(path, read_rows(path)), _rmbench_row)
+    return collect(numbered(path, read_numbered(path)), _rmbench_row)
 
 
 def _rmbench_row(row: dict, ref: str) -> EvalItem:
@@ -43,7 +43,7 @@ def detect_rmbench(path: Path, rows: list) -> bool:
 def read_rewardbench2(path: Path):
     """RewardBench 2 ``{id, prompt, chosen[], rejected[], subset, num_correct?}``. Ties rows
     need ids ``ref:<n>`` or ``tied:<n>`` (the official formula pairs them by ``n``)."""
-    return collect(numbered(path, read_rows(path)), _rb2_row)
+    return collect(numbered(path, read_numbered(path)), _rb2_row)
 
 
 def _rb2_row(row: dict, ref: str) -> EvalItem:
@@ -74,7 +74,7 @@ def read_gsm8k_bon(path: Path):
     with the gold answer from ``test.jsonl`` beside it (``#### N``) or its own ``ground_truth``.
     A directory means both files in it. The gold answer is the ``reference`` input."""
     solutions, gold = gsm8k_sources(path)
-    return collect(numbered(solutions, read_rows(solutions)), _gsm8k_row(gold))
+    return collect(numbered(solutions, read_numbered(solutions)), _gsm8k_row(gold))
 
 
 def gsm8k_sources(path: Path) -> tuple:
@@ -132,18 +132,24 @@ def detect_gsm8k_bon(path: Path, rows: list) -> bool:
 
 
 # -- candidates (skilldsl rank) -----------------------------------------------------------
-def read_candidates(path: Path):
-    """``{prompt, candidates[], id?, reference?, correct?[]}`` rows: best-of-N to rank. With a
+def read_candidates(path: Path, field: str = "candidates"):
+    """``{prompt, <field>[], id?, reference?, correct?[], ...}`` rows: best-of-N to rank. ``field``
+    names the list (``skilldsl rank`` passes a listwise skill's ``candidates:`` input, so the rows
+    are the samples ``score`` reads); other fields reach the skill if it declares them. With a
     ``correct`` list (one bool per candidate) the selection is graded like GSM8K."""
-    return collect(numbered(path, read_rows(path)), _candidates_row)
+    return collect(numbered(path, read_numbered(path)), lambda row, ref: _candidates_row(row, ref, field))
 
 
-def _candidates_row(row: dict, ref: str) -> EvalItem:
-    need(row, "prompt", "candidates")
-    candidates = text_list(row, "candidates")
-    inputs = {"prompt": text(row, "prompt")}
+_NOT_INPUTS = ("id", "subset", "correct")
+
+
+def _candidates_row(row: dict, ref: str, field: str) -> EvalItem:
+    need(row, "prompt", field)
+    candidates = text_list(row, field)
+    inputs = {k: v for k, v in row.items() if k not in _NOT_INPUTS and k != field}
+    inputs["prompt"] = text(row, "prompt")
     if row.get("reference") is not None:
-        inputs["reference"] = text(row, "reference")
+        inputs["reference"] = reference(row, "reference")
     hidden, kind = {}, "rank"
     if row.get("correct") is not None:
         hidden["correct"], kind = _grades(row["correct"], len(candidates)), "bon"

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..items import EvalItem
-from .common import BadRow, choice, collect, need, numbered, read_rows, text
+from .common import BadRow, choice, collect, need, numbered, read_numbered, read_rows, reference, text
 
 __all__ = ["read_llmbar", "read_pandalm", "read_judgebench", "read_openrs",
            "pandalm_baselines", "judgebench_category", "detect_llmbar", "detect_pandalm",
@@ -28,7 +28,7 @@ def read_llmbar(path: Path):
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     items, skipped = [], []
     for file in files:
-        got, bad = collect(numbered(file, read_rows(file)), _llmbar_row(file.stem))
+        got, bad = collect(numbered(file, read_numbered(file)), _llmbar_row(file.stem))
         items += got
         skipped += bad
     return items, skipped
@@ -54,7 +54,7 @@ def detect_llmbar(path: Path, rows: list) -> bool:
 def read_pandalm(path: Path):
     """PandaLM ``testset-v1.json``: three annotators voting "1", "2" or "0" (tie); the label is
     the majority. Rows with no majority (one vote each) are skipped with that reason."""
-    return collect(numbered(path, read_rows(path)), _pandalm_row)
+    return collect(numbered(path, read_numbered(path)), _pandalm_row)
 
 
 def _pandalm_row(row: dict, ref: str) -> EvalItem:
@@ -135,24 +135,25 @@ def judgebench_category(query_type: str) -> str:
 
 def read_judgebench(path: Path):
     """JudgeBench as recast by OpenRS: ``prompt``/``chosen``/``rejected`` + ``ground_truth``
-    (passed as the ``reference`` input). Nothing else reaches the skill: no ``order``, no
+    (passed as the ``reference`` input; a list of answers as such: any of them is correct,
+    see :func:`common.reference`). Nothing else reaches the skill: no ``order``, no
     source model, no ids. Subsets are JudgeBench's categories."""
-    return collect(numbered(path, read_rows(path)), _openrs_row(judgebench=True))
+    return collect(numbered(path, read_numbered(path)), _openrs_row(judgebench=True))
 
 
 def read_openrs(path: Path):
     """Generic OpenRS ``prompt``/``chosen``/``rejected`` JSONL; optional ``id``, ``subset``,
     ``ground_truth`` or ``reference`` (-> reference input), ``check_list`` (-> checklist)."""
-    return collect(numbered(path, read_rows(path)), _openrs_row(judgebench=False))
+    return collect(numbered(path, read_numbered(path)), _openrs_row(judgebench=False))
 
 
 def _openrs_row(judgebench: bool):
     def convert(row: dict, ref: str) -> EvalItem:
         need(row, "prompt", "chosen", "rejected", *(["ground_truth", "query_type"] if judgebench else []))
         inputs = {"prompt": text(row, "prompt")}
-        reference = row.get("ground_truth", row.get("reference"))
-        if reference is not None:
-            inputs["reference"] = text({"r": reference}, "r")
+        field = "ground_truth" if "ground_truth" in row else "reference"
+        if row.get(field) is not None:
+            inputs["reference"] = reference(row, field)
         checklist = _checklist(row.get("check_list"))
         if checklist:
             inputs["checklist"] = checklist

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..items import EvalError, UsageError
-from .common import BadRow, collect, need, numbered, read_rows, text, text_list
+from .common import BadRow, collect, need, numbered, read_numbered, read_rows, text, text_list
 from .lists import GSM8K_SOLVERS, graded_solution, gsm8k_reference, gsm8k_sources
 
 __all__ = ["SampleFormat", "SAMPLE_FORMATS", "RESPONSES", "convert_samples", "write_samples",
@@ -33,7 +33,7 @@ def convert_gsm8k_solutions(path: Path):
     solution, ``{id: "<line>:<solver>", prompt, response, reference, is_correct}``; the
     reference is the gold final answer from ``test.jsonl`` beside it (else ``ground_truth``)."""
     solutions, gold = gsm8k_sources(path)
-    rows = _per_solver(numbered(solutions, read_rows(solutions)))
+    rows = _per_solver(numbered(solutions, read_numbered(solutions)))
     return collect(rows, _gsm8k_sample(gold), key=_sample_id)
 
 
@@ -74,8 +74,9 @@ def convert_ifeval(path: Path, responses: "Path | str | None" = None):
     if not answers_path.is_file():
         raise EvalError(f"{answers_path}: no such responses file")
     answers = read_rows(answers_path)
-    rows = read_rows(inputs)
-    by_line = answers if len(answers) == len(rows) else None
+    rows = read_numbered(inputs)
+    # the n-th response pairs with the n-th prompt row, whatever line either is on
+    by_line = {number: answer for (number, _), answer in zip(rows, answers)} if len(answers) == len(rows) else None
     return collect(numbered(inputs, rows), _ifeval_sample(_by_prompt(answers), by_line), key=_sample_id)
 
 
@@ -92,7 +93,7 @@ def _by_prompt(answers: list) -> dict:
             if isinstance(r, dict) and isinstance(r.get("prompt"), str) and isinstance(r.get("response"), str)}
 
 
-def _ifeval_sample(by_prompt: dict, by_line: "list | None") -> Callable[[dict, str], dict]:
+def _ifeval_sample(by_prompt: dict, by_line: "dict | None") -> Callable[[dict, str], dict]:
     def convert(row: dict, ref: str) -> dict:
         need(row, "key", "prompt", "instruction_id_list", "kwargs")
         ids, kwargs = text_list(row, "instruction_id_list"), row["kwargs"]
@@ -104,10 +105,10 @@ def _ifeval_sample(by_prompt: dict, by_line: "list | None") -> Callable[[dict, s
     return convert
 
 
-def _response(prompt: str, ref: str, by_prompt: dict, by_line: "list | None") -> str:
+def _response(prompt: str, ref: str, by_prompt: dict, by_line: "dict | None") -> str:
     if prompt in by_prompt:
         return by_prompt[prompt]
-    same_line = by_line[int(ref.rsplit(":", 1)[1]) - 1] if by_line is not None else None
+    same_line = by_line.get(int(ref.rsplit(":", 1)[1])) if by_line is not None else None
     if not isinstance(same_line, dict) or not isinstance(same_line.get("response"), str):
         raise BadRow("no response for this prompt in the responses file")
     return same_line["response"]
@@ -124,7 +125,7 @@ def convert_humaneval(path: Path, response: str = "canonical"):
     if response not in RESPONSES:
         raise UsageError(f"--response must be one of {', '.join(RESPONSES)}, not {response!r}")
     source = path / "HumanEval.jsonl.gz" if path.is_dir() else path
-    return collect(numbered(source, read_rows(source)), _humaneval_sample(response), key=_sample_id)
+    return collect(numbered(source, read_numbered(source)), _humaneval_sample(response), key=_sample_id)
 
 
 def _humaneval_sample(response: str) -> Callable[[dict, str], dict]:

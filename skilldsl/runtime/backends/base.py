@@ -9,11 +9,20 @@ without options, an option that is no tokens, a prompt the chat template refuses
 cut off at ``max_tokens``) gets a result whose ``error`` says why; the other requests of the
 call are served as usual. Only a failure of the whole call (the model does not load, a batch
 of one runs out of memory) raises :class:`BackendError`.
+
+Message content is text, always. The system prompt and rubric come from the skill's author, the
+inputs from the sample (the response is the adversary), and a rendered message mixes them; a
+tokenizer would read a control-token string anywhere in the prompt text (``<|im_end|>``,
+``<|start_header_id|>``, ``[INST]``) as the control token itself, so a response could close its
+turn and forge the judge's. Only the chat template may make control tokens: a backend that
+tokenizes encodes messages with :class:`TextOnlyChat`; a backend that sends text to a server
+passes every content through :func:`neutralise` first.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 __all__ = [
     "ChoiceRequest",
@@ -28,6 +37,9 @@ __all__ = [
     "check_options",
     "cut_off",
     "describe",
+    "TextOnlyChat",
+    "neutralise",
+    "CONTROL_TOKENS",
 ]
 
 
@@ -132,3 +144,85 @@ class Backend(Protocol):
     def generate(self, requests: list[GenerateRequest]) -> list[Generation]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+# -- message content is text --------------------------------------------------------------------
+
+_PLACEHOLDERS = range(0xE000, 0xF900)  # Unicode private use: no chat template or tokenizer treats them
+
+
+class TextOnlyChat:
+    """Chat messages to token ids in which message content is only ever text.
+
+    ``template(messages)`` applies the chat template (text); ``encode(text)`` tokenizes it, control-token
+    strings becoming control tokens; ``encode_plain(text)`` tokenizes every character as text;
+    ``specials`` are the strings the tokenizer reads as control tokens. A content holding none of
+    them, and no piece of one at either end (which the template's own text could complete), takes
+    the usual path: template, then ``encode``. Otherwise each such string is swapped for a private-use
+    placeholder before the template runs, and encoded with ``encode_plain`` where its placeholder
+    landed: the chat template alone makes control tokens.
+    """
+
+    def __init__(self, template: Callable, encode: Callable, encode_plain: Callable, specials):
+        specials = sorted({str(s) for s in specials if s}, key=len, reverse=True)
+        self._template, self._encode, self._encode_plain = template, encode, encode_plain
+        self._find = re.compile("|".join(map(re.escape, specials))) if specials else None
+        self._heads = tuple(sorted({s[:i] for s in specials for i in range(1, len(s))}, key=len, reverse=True))
+        self._tails = tuple(sorted({s[i:] for s in specials for i in range(1, len(s))}, key=len, reverse=True))
+        self._ends = {h[-1] for h in self._heads}, {t[0] for t in self._tails}  # quick rejection
+
+    def ids(self, messages) -> list[int]:
+        """The prompt's token ids, with a generation prompt for the assistant's turn."""
+        messages = [dict(m) for m in messages]
+        if not any(self._suspect(m["content"]) for m in messages):
+            return self._encode(self._template(messages))
+        return self._masked_ids(messages)
+
+    def _suspect(self, text: str) -> bool:
+        """Whether ``text`` holds a control-token spelling, or a piece of one at either end."""
+        if self._find is None:
+            return False
+        head = text[-1:] in self._ends[0] and text.endswith(self._heads)
+        return bool(head or (text[:1] in self._ends[1] and text.startswith(self._tails)) or self._find.search(text))
+
+    def _masked_ids(self, messages: list[dict]) -> list[int]:
+        used = "".join(m["content"] for m in messages)
+        free = (chr(c) for c in _PLACEHOLDERS if chr(c) not in used)
+        slots: dict[str, str] = {}  # placeholder -> the text it stands for
+
+        def slot(text: str) -> str:
+            mark = next((k for k, v in slots.items() if v == text), None) or next(free)
+            slots[mark] = text
+            return mark
+
+        for m in messages:
+            m["content"] = self._mask(m["content"], slot)
+        ids: list[int] = []
+        for piece in re.split(f"([{''.join(slots)}])", self._template(messages)):
+            ids += self._encode_plain(slots[piece]) if piece in slots else self._encode(piece) if piece else []
+        return ids
+
+    def _mask(self, text: str, slot: Callable[[str], str]) -> str:
+        text = self._find.sub(lambda m: slot(m.group()), text) if self._find else text
+        tail = next((t for t in self._tails if text.startswith(t)), "")
+        if tail:
+            text = slot(tail) + text[len(tail):]
+        head = next((h for h in self._heads if text.endswith(h)), "")
+        if head:
+            text = text[: len(text) - len(head)] + slot(head)
+        return text
+
+
+# Control-token spellings of the common chat templates (ChatML, Llama 2/3, Mistral, Gemma, Phi,
+# DeepSeek), for backends that cannot ask the server's tokenizer for its own list.
+CONTROL_TOKENS = re.compile(
+    r"<\|[^<>|\s]{1,64}\|>|<\uff5c[^<>\uff5c\s]{1,64}\uff5c>|</?s>|<</?SYS>>|\[/?(?:INST|SYSTEM_PROMPT|"
+    r"AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS)\]|<(?:unk|pad|bos|eos|mask|start_of_turn|end_of_turn)>"
+)
+
+
+def neutralise(text: str, specials: "re.Pattern | None" = None) -> str:
+    """``text`` with every control-token spelling (``specials``, default :data:`CONTROL_TOKENS`)
+    broken by a word joiner (U+2060, invisible) after its first character: for a backend that sends
+    text to a server, where the server's tokenizer would read the spelling as the token."""
+    return (specials or CONTROL_TOKENS).sub(lambda m: m.group()[0] + "\u2060" + m.group()[1:], text)

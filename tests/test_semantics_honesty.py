@@ -1,0 +1,223 @@
+"""An error never becomes a judgment, a missing input is na everywhere, and a checked skill never
+errs by type (issue: "sound semantics and hard edges", items 2-4). Each test failed on 0.1."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from _runtime_support import ScriptedBackend
+from skilldsl.compiler import compile_source
+from skilldsl.errors import SkillError
+from skilldsl.ir import Program
+from skilldsl.runtime import Skill, format_result
+from skilldsl.verifiers import Verdict, registry, verifier
+
+if registry.get("honesty.broken") is None:
+    @verifier("honesty.broken", params=("response: text",))
+    def _broken(response):
+        return Verdict.error("the sandbox could not start")
+
+
+def skill_of(text: str, backend=None, **kwargs) -> Skill:
+    return Skill(compile_source(text), backend=backend or ScriptedBackend(), **kwargs)
+
+
+JUDGED_FALLBACK = """
+skill: fallback
+mode: pointwise
+inputs: {prompt: text, response: text}
+evidence:
+  passes:
+    check: honesty.broken(response)
+  judge:
+    ask: {user: "Is this code right? {{ response }} Answer yes or no."}
+    answer: choice(yes, no)
+reward: REWARD
+"""
+
+
+@pytest.mark.parametrize("reward", [
+    'passes if known(passes) else p(judge, "yes")',   # the idiom the docs teach
+    'first(passes, p(judge, "yes"))',
+    'default(passes, p(judge, "yes"))',
+    'passes if not is_na(passes) else p(judge, "yes")',
+    'mean(passes, p(judge, "yes"))',
+    '1 if (passes or p(judge, "yes") > 0.5) else 0',
+    '1 if (passes and p(judge, "yes") > 0.5) else 0',
+])
+def test_a_broken_verifier_is_never_replaced_by_the_judge(reward):
+    fake = ScriptedBackend(choose=lambda text, options: "yes")
+    result = skill_of(JUDGED_FALLBACK.replace("REWARD", reward), fake).score([{"prompt": "p", "response": "r"}])[0]
+    assert (result.status, result.reward) == ("error", None)
+    assert "the sandbox could not start" in result.reason
+
+
+def test_catch_replaces_an_error_on_purpose_and_the_result_says_so():
+    text = JUDGED_FALLBACK.replace("REWARD", 'first(catch(passes, na), p(judge, "yes"))')
+    result = skill_of(text, ScriptedBackend(choose=lambda t, o: "yes")).score([{"prompt": "p", "response": "r"}])[0]
+    assert result.status == "ok" and result.reward == pytest.approx(0.9)
+    assert len(result.caught) == 1 and "the sandbox could not start" in result.caught[0]
+    assert result.to_dict()["caught"] == result.caught
+    assert f"caught error: {result.caught[0]}" in format_result(result)
+
+
+def test_a_skillc_whose_verifier_is_gone_errs_instead_of_being_judged(tmp_path):
+    program = compile_source(JUDGED_FALLBACK.replace("REWARD", 'passes if known(passes) else p(judge, "yes")'))
+    doc = dict(program.doc)
+    doc["evidence"] = {**doc["evidence"], "passes": {**doc["evidence"]["passes"],
+                                                     "verifier": {"name": "honesty.not_installed", "version": "1"}}}
+    broken = Program.from_doc(doc)
+    result = Skill(broken, backend=ScriptedBackend(choose=lambda t, o: "yes")).score([{"prompt": "p", "response": "r"}])[0]
+    assert result.status == "error" and "honesty.not_installed" in result.reason
+
+
+# -- missing inputs are na everywhere ------------------------------------------------------------
+
+OPTIONAL = """
+skill: optional
+mode: pointwise
+inputs:
+  response: text
+  reference: {type: text, optional: true, visibility: reference}
+evidence:
+  code:
+    run: "result = reference.strip() == response.strip()"
+    uses: [response, reference]
+  hinted:
+    ask: {user: "Reference: {{ reference }}\\nAnswer: {{ response }}\\nSame? Answer yes or no."}
+    answer: choice(yes, no)
+    allow: [reference]
+  guarded:
+    ask: {user: "{% if reference is defined %}Reference: {{ reference }}{% endif %} {{ response }} Good?"}
+    answer: choice(yes, no)
+    allow: [reference]
+reward: mean(code, p(hinted, "yes"), p(guarded, "yes"))
+"""
+
+
+def test_a_missing_optional_input_makes_run_and_prompt_evidence_na_never_none():
+    fake = ScriptedBackend()
+    result = skill_of(OPTIONAL, fake).score([{"response": "42"}])[0]
+    assert result.trace["code"].status == "na" and "reference" in result.trace["code"].reason
+    assert result.trace["hinted"].status == "na" and "reference" in result.trace["hinted"].reason
+    assert result.trace["guarded"].status == "ok"           # a template may test for it
+    assert not any("None" in fake.text(q.messages) for q in fake.requests)
+    assert [fake.text(q.messages) for q in fake.requests] == [" 42 Good?"]
+
+
+DERIVED = """
+skill: derived
+mode: pointwise
+inputs: {response: text}
+evidence:
+  verdict:
+    check: honesty.broken(response)
+  judge:
+    ask: {user: "A checker said {{ verdict | default('nothing') }} about {{ response }}. Good?"}
+    answer: choice(yes, no)
+reward: p(judge, "yes")
+"""
+
+
+def test_a_prompt_showing_an_erred_evidence_errs_filters_cannot_hide_it():
+    fake = ScriptedBackend()
+    result = skill_of(DERIVED, fake).score([{"response": "r"}])[0]
+    assert result.status == "error" and "the sandbox could not start" in result.reason
+    assert fake.requests == []  # the judge never saw a prompt built from a broken evidence
+
+
+# -- the checker rejects what the evaluator would reject by type ----------------------------------
+
+@pytest.mark.parametrize("reward,message", [
+    ("1 if response < 3 else 0", "'<' needs two numbers or two texts, but this is text and an integer"),
+    ('1 if j else "zero"', "the two branches of this 'if' have different types"),
+    ('first(j, "x")', "first(): the arguments have different types"),
+    ("len(3)", "len(): argument 1 must be text or a list"),
+    ("count(response)", "count(): argument 1 must be a list of true/false"),
+    ("mean(j, response)", "mean(): argument 2 must be a number"),
+])
+def test_the_checker_refuses_type_errors_the_evaluator_would_meet(reward, message):
+    text = ("skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n"
+            "  j: {check: 'format.length(response, max=3)'}\nreward: " + reward + "\n")
+    with pytest.raises(SkillError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        compile_source(text)
+
+
+def test_run_code_reading_an_input_it_does_not_use_is_refused():
+    text = ("skill: t\nmode: pointwise\ninputs: {response: text, secret: {type: text, visibility: reference}}\n"
+            "evidence:\n  r:\n    run: result = len(secret) > 0\n    uses: [response]\nreward: 1 if r else 0\n")
+    with pytest.raises(SkillError, match="reads 'secret', which is not in its uses"):
+        compile_source(text)
+
+
+def test_a_route_is_a_choice_evidence():
+    text = ("skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n"
+            "  a: {ask: {user: 'A {{ response }}'}, answer: 'choice(yes, no)'}\n"
+            "  b: {ask: {user: 'B {{ response }}'}, answer: 'choice(yes, no)'}\n"
+            "  pick: {route: [a, b], ask: {user: 'Which for {{ response }}?'}}\n"
+            "reward: p(pick, \"a\") * p(a, \"yes\") + p(pick, \"b\") * p(b, \"yes\")\n")
+    with pytest.raises(SkillError, match="'c' is not a label of 'pick'"):
+        compile_source(text.replace('p(pick, "b")', 'p(pick, "c")'))
+    fake = ScriptedBackend(choose=lambda t, o: {"a": 0.75, "b": 0.25} if "Which" in t else "yes")
+    result = skill_of(text, fake).score([{"response": "r"}])[0]
+    assert result.reward == pytest.approx(0.75 * 0.9 + 0.25 * 0.9)
+    assert result.trace["pick"].value == "a"
+
+
+# -- the author's terms ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,message", [
+    ("skill: t\nmode: pointwise\ninputs:\n    response: text\n  prompt: text\n", "does not line up"),
+    ("skill: t\nmode: pointwise\ninputs: {response: text\nevidence: x\n", "mapping is not closed"),
+    ("skill: t\nmode: pointwise\n  inputs: {response: text}\n", "unexpected ':' here"),
+    ('skill: t\nabout: "abc\nmode: pointwise\n', "quoted string is not closed"),
+    ("skill: t\nx:\n  - a\n - b\n", "does not line up"),
+    ("skill: @t\n", "cannot start with this character"),
+])
+def test_yaml_errors_speak_the_authors_language_and_show_the_line(text, message):
+    with pytest.raises(SkillError) as info:
+        compile_source(text, "mem.skill")
+    rendered = str(info.value)
+    assert message in rendered and "<block end>" not in rendered and "<scalar>" not in rendered
+    assert rendered.count("\n") >= 2 and "^" in rendered  # the source line and a caret, from memory
+
+
+def test_diagnostics_of_in_memory_sources_carry_their_line():
+    with pytest.raises(SkillError) as info:
+        compile_source("skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n"
+                       "  j: {check: 'format.length(response, max=3)'}\nreward: 1 if response < 3 else 0\n",
+                       "nowhere/on/disk.skill")
+    assert str(info.value).splitlines()[1].strip() == "reward: 1 if response < 3 else 0"
+
+
+def test_compare_on_a_pointwise_skill_names_the_mode():
+    skill = Skill(compile_source(JUDGED_FALLBACK.replace("REWARD", 'p(judge, "yes")')), backend=ScriptedBackend())
+    with pytest.raises(ValueError, match="compare\\(\\) needs a pairwise skill; 'fallback' is pointwise"):
+        skill.compare("p", "a", "b")
+
+
+def test_rank_reads_the_list_a_listwise_skill_declares(tmp_path):
+    from skilldsl.cli import main
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "q1", "prompt": "6 x 7?", "reference": "42",
+                                "responses": ["It is 41.", "6 x 7 = 42", "Maybe 40."]}) + "\n")
+    out = tmp_path / "picks.jsonl"
+    assert main(["rank", "best_of_n", str(data), "-o", str(out), "--no-progress"]) == 0  # candidates: responses
+    pick = json.loads(out.read_text())
+    assert (pick["id"], pick["selected"], pick["best"]) == ("q1", 1, "6 x 7 = 42")
+
+
+def test_a_verifier_is_held_to_the_type_it_declares():
+    if registry.get("honesty.half") is None:
+        verifier("honesty.half", params=("response: text",), isolate=False)(lambda response: 0.5)
+        verifier("honesty.share", params=("response: text",), isolate=False, returns="number")(lambda response: 0.5)
+    text = ("skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n  c: {check: 'CALL(response)'}\n"
+            "reward: 1 if c else 0\n")
+    result = skill_of(text.replace("CALL", "honesty.half")).score([{"response": "r"}])[0]
+    assert result.status == "error" and "declares true/false" in result.reason  # never read as `true`
+    with pytest.raises(SkillError, match="the condition after 'if' must be true/false, but this is a number"):
+        compile_source(text.replace("CALL", "honesty.share"))
+    shared = text.replace("CALL", "honesty.share").replace("1 if c else 0", "c")
+    assert skill_of(shared).score([{"response": "r"}])[0].reward == 0.5
