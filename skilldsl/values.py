@@ -6,15 +6,33 @@ layer can share it without import cycles.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 __all__ = ["Value", "ok", "na", "error", "STATUSES"]
 
 STATUSES = ("ok", "na", "error")
 
 
-@dataclass(frozen=True)
+class _NoDetail(dict):
+    """The shared, read-only empty detail of most values (the runtime's hot path allocates none)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any):
+        raise TypeError("a Value's detail is read-only")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+
+    def __reduce__(self):  # crosses to worker processes as a plain empty dict
+        return dict, ()
+
+    def __hash__(self) -> int:  # immutable, so it may be a dataclass default
+        return 0
+
+
+_NO_DETAIL: Mapping = _NoDetail()
+
+
+@dataclass(frozen=True, slots=True)
 class Value:
     """``status`` is ``ok`` (``value`` holds the result), ``na`` (does not apply, or cannot be
     decided) or ``error`` (something broke; ``reason`` says what). ``detail`` is what a trace
@@ -23,9 +41,14 @@ class Value:
     status: str
     value: Any = None
     reason: str | None = None
-    detail: dict = field(default_factory=dict, compare=False)
+    detail: Mapping = _NO_DETAIL  # read-only; compared by nothing (two values are equal without it)
 
-    __hash__ = None  # detail and value may be unhashable; a Value is data, not a key
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Value):
+            return NotImplemented
+        return (self.status, self.value, self.reason) == (other.status, other.value, other.reason)
+
+    __hash__ = None  # value may be unhashable; a Value is data, not a key
 
     @property
     def is_ok(self) -> bool:
@@ -41,15 +64,15 @@ class Value:
 
     @classmethod
     def ok(cls, value: Any, **detail: Any) -> "Value":
-        return cls("ok", value, None, detail)
+        return cls("ok", value, None, detail or _NO_DETAIL)
 
     @classmethod
     def na(cls, reason: str, **detail: Any) -> "Value":
-        return cls("na", None, reason, detail)
+        return cls("na", None, reason, detail or _NO_DETAIL)
 
     @classmethod
     def error(cls, reason: str, **detail: Any) -> "Value":
-        return cls("error", None, reason, detail)
+        return cls("error", None, reason, detail or _NO_DETAIL)
 
     @classmethod
     def of(cls, result: Any) -> "Value":
@@ -77,14 +100,14 @@ class Value:
 
 def ok(value: Any, **detail: Any) -> Value:
     """A value."""
-    return Value("ok", value, None, detail)
+    return Value("ok", value, None, detail or _NO_DETAIL)
 
 
 def na(reason: str, **detail: Any) -> Value:
     """Not applicable (or cannot be decided), with the reason."""
-    return Value("na", None, reason, detail)
+    return Value("na", None, reason, detail or _NO_DETAIL)
 
 
 def error(reason: str, **detail: Any) -> Value:
     """Something broke, with the reason."""
-    return Value("error", None, reason, detail)
+    return Value("error", None, reason, detail or _NO_DETAIL)

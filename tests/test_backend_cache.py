@@ -146,3 +146,14 @@ def test_errors_are_passed_on_but_never_cached(tmp_path):
     again, good_again = cached.choice_logprobs([_ask("bad"), _ask("good")])
     assert again.error is None and not again.cached and good_again.cached
     assert fake.batch_sizes() == [2, 1]
+
+
+def test_a_new_prompt_encoding_never_serves_results_of_the_old_one(monkeypatch):
+    """Results cached before the control-token fix held verdicts of injected prompts: the key
+    names the encoding, so they are never served again."""
+    from skilldsl.runtime.backends import base, cache
+
+    request = base.ChoiceRequest(({"role": "user", "content": "x<|im_end|>"},), ("yes", "no"))
+    before = cache.request_key("m", request)
+    monkeypatch.setattr(cache, "PROMPT_ENCODING", "text-only-chat/3")
+    assert cache.request_key("m", request) != before

@@ -241,6 +241,11 @@ def test_long_prompts_are_truncated_not_fatal(backend, monkeypatch):
     assert "Start here." not in text and "is this fine?" in text
     [gen] = backend.generate([GenerateRequest(_msgs(long_text), {"type": "text", "max_tokens": 5}, max_tokens=5)])
     assert gen.truncated and gen.tokens_in + 5 <= 80 and gen.tokens_out <= 5
+    # the skill's settings.max_prompt_tokens cuts below the context too
+    monkeypatch.setattr(backend, "_max_context", 4096)
+    monkeypatch.setattr(backend, "max_prompt_tokens", 60)
+    [res] = backend.choice_logprobs([ChoiceRequest(_msgs(long_text), ("yes", "no"))])
+    assert res.truncated and res.tokens_in <= 60
 
 
 @pytest.mark.model
@@ -452,3 +457,18 @@ def test_cut_off_json_and_bad_requests_fail_alone_on_the_model(backend):
     good, empty = backend.choice_logprobs([ChoiceRequest(ask, ("yes", "no")), ChoiceRequest(ask, ("yes", ""))])
     assert good.error is None and len(good.logprobs) == 2
     assert empty.error == "option '' is empty: it has no tokens" and empty.logprobs == ()
+
+
+def test_the_skills_prompt_budget_reaches_the_backend():
+    from skilldsl.compiler import compile_source
+    from skilldsl.runtime import Skill
+
+    program = compile_source("skill: t\nmode: pointwise\ninputs: {response: text}\nsettings: {max_prompt_tokens: 64}\n"
+                             "evidence:\n  j: {ask: {user: '{{ response }}'}, answer: 'choice(yes, no)'}\n"
+                             "reward: p(j, \"yes\")\n")
+    backend = Skill(program, model=str(LOCAL_COPY) if LOCAL_COPY.exists() else "org/x", cache=False).backend()
+    assert backend.max_prompt_tokens == 64
+    backend._max_context = 4096
+    assert backend.prompt_limit(1) == 64   # the skill's budget, below what the context leaves
+    backend._max_context = 50
+    assert backend.prompt_limit(1) == 49   # the context, below the skill's budget

@@ -52,7 +52,9 @@ class SequenceClassifierRM:
     def score_texts(self, texts: list[str]) -> list[RewardScore]:
         """Score each text; results in input order."""
         self._load()
-        ids = [self._tok(t, add_special_tokens=True)["input_ids"] for t in texts]
+        # the tokenizer adds its own special tokens; any control-token spelling inside the text
+        # (a response's forged "<|im_end|>", say) stays text, as in judge prompts
+        ids = [self._tok(t, add_special_tokens=True, split_special_tokens=True)["input_ids"] for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         out: list[RewardScore | None] = [None] * len(texts)
         for start in range(0, len(order), self.batch_size):

@@ -109,6 +109,7 @@ class Skill:
         return TransformersBackend(
             model, device=self.device or spec.get("device"), dtype=self.dtype or spec.get("dtype"),
             max_context=spec.get("max_context"), truncate=_truncate_policy(settings),
+            max_prompt_tokens=settings.get("max_prompt_tokens"),
         )
 
     def _with_cache(self, backend: Any) -> Any:

@@ -466,9 +466,11 @@ def _execute(job, namespace):
 
 def run_untrusted(job, workdir, applied):
     """Process B: limits, unprivileged identity, clean cwd/HOME, then the code. Never returns."""
+    harness = job.pop("harness", None)  # code evidence: see _run_harness
+    if harness is not None:
+        harness["sealed_fd"] = os.dup(0)  # the job's second frame, which the harness reads itself
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    harness = job.pop("harness", None)  # code evidence: see _run_harness
     if harness is None:
         os.close(job["report_fd"])
     in_user_namespace = "user" in applied
@@ -587,10 +589,28 @@ def _die_with_parent(expected_parent):
         os._exit(1)
 
 
+def _read_frame(fd):
+    """One length-prefixed frame from ``fd``, read exactly (a buffered read could take the next one)."""
+    head = b""
+    while len(head) < 8:
+        chunk = os.read(fd, 8 - len(head))
+        if not chunk:
+            raise EOFError("the job ended early")
+        head += chunk
+    size, parts = int.from_bytes(head, "big"), []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the job ended early")
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
 def run_job(expected_parent=None):
     """Process P: read the job from stdin, enter the namespaces, fork the reaper and wait for it."""
     _die_with_parent(expected_parent)
-    job = marshal.loads(sys.stdin.buffer.read())
+    job = marshal.loads(_read_frame(0))  # exactly the job: the sealed frame stays in the pipe
     applied, failed = enter_namespaces(job["namespaces"])
     missing = [kind for kind in REQUIRED if kind not in applied]
     if missing and job.get("require", True):

@@ -1,8 +1,9 @@
 """The candidate's side of code evidence, and the plain-data wire format (stdlib only).
 
-Shipped compiled, like ``_harness.py``: process B runs both in one namespace no code can reach;
-the candidate process C, a fresh ``python -I -S`` that B execs with ``_STUB`` as its command
-line, receives only this part, then its program, and runs it (``candidate_main``). The parent
+Shipped compiled, like ``_harness.py``: process B runs both in one namespace no code can reach.
+The candidate process C runs ``candidate_main``: for ``code.passes`` C is a fork of B made before
+B read the tests; for ``code.io_passes`` a fresh ``python -I -S`` that B execs with ``_STUB`` as
+its command line, which receives only this part, then its program. The parent
 uses ``decode`` for the values the harness reports. Only plain data crosses between processes:
 exact ``None``, bool, int, float, complex, str, bytes, list, tuple, set, frozenset and dict, no
 subclass (so no foreign ``__eq__``), at most 64 MiB and 100 levels deep; decoding builds nothing

@@ -5,8 +5,8 @@ The parent compiles this file (after ``_candidate.py``) and ships it in the job;
 the report descriptor, which the untrusted code never holds. Only a report carrying the run's one-time secret counts,
 and only this harness writes one. Modes (``harness["mode"]``):
 
-- ``tests`` (``code.passes``): B runs the problem's tests; the candidate runs in C, a *fresh*
-  interpreter exec'd by B (so its memory never held the tests, the job or the secret) that B
+- ``tests`` (``code.passes``): B runs the problem's tests; the candidate runs in C, a fork of B
+  made before B reads the job's sealed frame (so C's memory never held the tests or the secret) that B
   calls over a pipe. Only plain data crosses (``_candidate.encode``): no candidate object, ``__eq__``
   or patched builtin reaches the tests. B is non-dumpable, so C (same uid) cannot ptrace it or
   open its ``/proc/<pid>/fd|mem``.
@@ -33,7 +33,7 @@ if __name__ != "_skilldsl_harness":  # imported as a module (tests, tools); in B
 
 __all__ = ["main"]
 
-_PR_SET_PDEATHSIG = 1
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
 # signal, resource, select and time are imported where used (B has them loaded already).
 
 
@@ -233,28 +233,53 @@ class _Candidate:
 
 
 def _start_peer(h, code):
+    """C for the tests: a fork of B made before B reads the tests or the secret, so nothing the
+    candidate can reach in its memory ever held them (and no interpreter start-up to pay)."""
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
-    pid = _spawn_candidate(h["python"], "serve", {3: req_r, 4: rep_w}, (3, 4))
+    _flush()  # nothing buffered in B may come out of C too
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _become_forked_candidate((req_r, rep_w), (req_w, rep_r))
+        finally:
+            _exit(127)
     _close(req_r)
     _close(rep_w)
     peer = _Peer(pid, rep_r, req_w)
     try:
-        _send(req_w, marshal.dumps(h["code_objects"][0]))
         _send(req_w, encode([code, h["entry_point"]]))
     except OSError as exc:
         peer._lost(exc)
     return peer
 
 
-def _tests_mode(h, code, report_fd, secret):
+def _become_forked_candidate(pipes, others):
+    """In C: keep fds 0-2 and the two pipes (the sealed frame, the report pipe and B's ends are
+    closed), die with B, be watchable again (B is not dumpable), then serve the candidate."""
+    import ctypes  # already loaded by _boot: no import cost
+    import signal
+
+    libc = ctypes.CDLL(None)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # C never outlives B
+    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # A's watchdog reads C's /proc entries
+    for fd in others:
+        _close(fd)
+    low, high = sorted(pipes)
+    os.closerange(3, low)
+    os.closerange(low + 1, high)
+    os.closerange(high + 1, 1 << 20)
+    candidate_main("serve", *pipes)
+
+
+def _tests_mode(h, peer, report_fd, secret):
     try:
         prompt = compile(h["prompt"], "<prompt>", "exec")
         tests = compile(h["test"], "<test>", "exec")
     except (SyntaxError, ValueError) as exc:
+        peer.close()
         _report(report_fd, secret=secret, error=f"the problem's prompt or tests do not compile: {exc}")
         _exit(1)
-    peer = _start_peer(h, code)
     outcome = _run_tests(peer, prompt, tests, h["entry_point"])
     peer.close()
     _report(report_fd, secret=secret, calls=peer.calls, candidate=peer.gone, **outcome)
@@ -611,22 +636,37 @@ def _reaches_proc(path):
 # -- entry point ------------------------------------------------------------------------------------
 
 
+def _unseal(h):
+    """Read the job's sealed frame (the secret, the tests) into ``h``; close its descriptor."""
+    fd = h.pop("sealed_fd")
+    try:
+        h.update(marshal.loads(_receive(fd)))
+    finally:
+        _close(fd)
+    return h.pop("secret")
+
+
 def main(h, code, report_fd, namespace):
     """Run one harness job in process B; never returns."""
-    secret = h.pop("secret")
     # A process group of our own: the candidate's kill(0, ...) must not reach P, which shares our
     # uid in a user namespace (the run would end with no report: an error instead of a failure).
     # Nothing escapes through it: A ends the namespace, and B and C die with their parents.
     os.setpgid(0, 0)
+    secret = None
     try:
+        # tests: C first, a fork of B made before B reads the tests and the secret (see _start_peer)
+        peer = _start_peer(h, code) if h["mode"] == "tests" else None
+        secret = _unseal(h)
         if h["mode"] == "tests":
-            _tests_mode(h, code, report_fd, secret)
+            _tests_mode(h, peer, report_fd, secret)
         elif h["mode"] == "io":
             _io_mode(h, code, report_fd, secret)
         else:
             _shared_mode(h, code, report_fd, secret, namespace)
     except BaseException as exc:  # a harness bug or an exhausted limit in B itself
         try:
+            if secret is None and "sealed_fd" in h:
+                secret = _unseal(h)  # so the parent reads this as the harness's error, not a failure
             _report(report_fd, secret=secret, error=f"harness failed: {_one_line(exc)}")
         finally:
             _exit(1)

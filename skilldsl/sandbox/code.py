@@ -1,8 +1,9 @@
 """Code evidence on top of the sandbox, through the trusted harness (``_harness.py``).
 
 - :func:`check_program` (``code.passes``, HumanEval style): the problem's tests run in the
-  harness process; the candidate (prompt + response) runs in a separate, freshly started
-  interpreter that the tests call over a pipe with plain data. Passing means the harness saw
+  harness process; the candidate (prompt + response) runs in a separate process, forked before
+  the tests (sealed in the job) reached the sandbox's memory, that the tests call over a pipe
+  with plain data. Passing means the harness saw
   ``check(candidate)`` return; its report carries a one-time secret and travels on a descriptor
   the candidate never holds. Prompts that do not compile on their own, and tests that send the
   candidate values plain data cannot carry, fall back to the shared harness (below), recorded in
@@ -141,8 +142,11 @@ def _harness_code() -> tuple:
 
 
 def _harness_job(mode: str, secret: str, limits: Limits, **fields: Any) -> dict:
+    """The harness's part of the job. ``sealed`` fields (the secret; the tests) reach the sandbox in
+    a second frame that only the harness reads, after it has started the candidate's process."""
     return {"mode": mode, "secret": secret, "code_objects": _harness_code(), "python": _PYTHON,
-            "output_bytes": limits.output_bytes, **fields}
+            "output_bytes": limits.output_bytes, "sealed": ("secret", "test") if "test" in fields else ("secret",),
+            **fields}
 
 
 def _genuine_report(result: SandboxResult, secret: str) -> dict | None:

@@ -189,7 +189,20 @@ def rlimits_only_allowed() -> bool:
     return os.environ.get(ALLOW_RLIMITS_ONLY, "") == "1"
 
 
+def _frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(8, "big") + payload
+
+
 def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: int, **extra: Any) -> bytes:
+    """The child's stdin: the job, then the harness's *sealed* fields (the tests, the run's secret),
+    each a length-prefixed marshal frame. P reads only the first; the harness reads the second
+    itself, once its candidate process exists, so the candidate's memory never held them."""
+    harness = extra.get("harness")
+    sealed = {}
+    if harness is not None:
+        harness = dict(harness)
+        sealed = {k: harness.pop(k) for k in harness.pop("sealed", ())}
+        extra = {**extra, "harness": harness}
     job = {
         "code": code,
         "limits": limits.to_job(),
@@ -200,7 +213,7 @@ def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: in
         "require": not rlimits_only_allowed(),
         **extra,
     }
-    return marshal.dumps(job)
+    return _frame(marshal.dumps(job)) + _frame(marshal.dumps(sealed))
 
 
 class _Capture:
@@ -325,9 +338,9 @@ def _start_and_wait(code: str, limits: Limits, uid: int | None, workdir: str, ex
     child = spawn()
     try:
         capture = _Capture(child, limits.output_bytes)
-        fed = _feed(child, _job(code, limits, uid, workdir, child.report_fd_in_child, **extra))
+        _feed(child, _job(code, limits, uid, workdir, child.report_fd_in_child, **extra))
         killed = None
-        if fed and not capture.pump(start + limits.timeout):
+        if not capture.pump(start + limits.timeout):  # a child gone early closed its pipes: EOF
             killed = "output" if capture.over_cap else "wall"
         if killed or child.popen is not None:
             # A Popen child is not reaped yet, so its pid cannot have been reused; a zygote

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
 __all__ = [
+    "PROMPT_ENCODING",
     "ChoiceRequest",
     "ChoiceResult",
     "GenerateRequest",
@@ -149,6 +150,11 @@ class Backend(Protocol):
 # -- message content is text --------------------------------------------------------------------
 
 _PLACEHOLDERS = range(0xE000, 0xF900)  # Unicode private use: no chat template or tokenizer treats them
+
+
+# How messages become tokens; part of every LLM-cache key, so a change here never serves results
+# computed under the old encoding (version 2: content is only ever text, see TextOnlyChat).
+PROMPT_ENCODING = "text-only-chat/2"
 
 
 class TextOnlyChat:

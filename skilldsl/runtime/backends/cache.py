@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from .base import ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+from .base import PROMPT_ENCODING, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
 
 __all__ = ["ResultCache", "CachingBackend", "default_cache_path", "request_key"]
 
@@ -45,7 +45,7 @@ def request_key(backend_name: str, request) -> str:
     else:
         body = {"kind": "generate", "constraint": request.constraint, "max_tokens": request.max_tokens,
                 "temperature": request.temperature, "seed": request.seed}
-    body.update(backend=backend_name, messages=[dict(m) for m in request.messages])
+    body.update(backend=backend_name, messages=[dict(m) for m in request.messages], encoding=PROMPT_ENCODING)
     blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -205,7 +205,9 @@ class CachingBackend:
     def _serve(self, requests, call, result_type):
         if not self.enabled or not requests:
             return call(requests)
-        keys = [request_key(self.name, r) for r in requests]
+        # what else decides the answer to the same messages: how a long prompt is cut
+        identity = self.name + str(getattr(self.inner, "prompt_policy", ""))
+        keys = [request_key(identity, r) for r in requests]
         found = self.store.get_many(list(dict.fromkeys(keys)))
         first_miss = {k: i for i, k in reversed(list(enumerate(keys))) if k not in found}
         miss = sorted(first_miss.values())  # identical requests in a wave are computed once

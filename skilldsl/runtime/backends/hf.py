@@ -91,7 +91,7 @@ class TransformersBackend:
 
     def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
                  *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = True,
-                 min_shared_prefix: int = 64):
+                 min_shared_prefix: int = 64, max_prompt_tokens: int | None = None):
         if truncate not in TRUNCATE_POLICIES:
             raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
         self._spec = model
@@ -101,6 +101,8 @@ class TransformersBackend:
         self.token_budget = self.batch_size * 512
         self.truncate = truncate
         self._max_context = max_context
+        self.max_prompt_tokens = int(max_prompt_tokens) if max_prompt_tokens else None
+        self.prompt_policy = f":prompt<={self.max_prompt_tokens}:{truncate}"  # part of the LLM-cache key
         self._constraint_cache = constraint_cache
         self.prefix_reuse = prefix_reuse
         self.min_shared_prefix = min_shared_prefix
@@ -167,6 +169,12 @@ class TransformersBackend:
         if self._max_context:
             return int(self._max_context)
         return min(int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048), 8192)
+
+    def prompt_limit(self, answer_tokens: int) -> int:
+        """The most prompt tokens a request may have: what the context leaves for the answer, and
+        at most the skill's ``settings.max_prompt_tokens``."""
+        room = self.max_context - answer_tokens
+        return min(room, self.max_prompt_tokens) if self.max_prompt_tokens else room
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens of ``text``, as text (a control-token spelling counts as its characters)."""
@@ -278,7 +286,7 @@ class TransformersBackend:
         if self.max_context - longest - 1 < 1:
             raise RequestError(f"an option of {longest} tokens leaves no room for the prompt "
                                f"in a context of {self.max_context} tokens")
-        prompt, truncated = self.prompt_ids(request.messages, self.max_context - longest - 1)
+        prompt, truncated = self.prompt_ids(request.messages, self.prompt_limit(longest + 1))
         return _Choice(prompt, options, truncated, _extensions(options))
 
     def _choice_batch(self, items: list[_Choice], shared: "_Prefix | None" = None) -> list[ChoiceResult]:
@@ -400,7 +408,7 @@ class TransformersBackend:
 
     def _prepare_generation(self, request: GenerateRequest) -> "_Gen":
         max_new = _max_new_tokens(request)
-        prompt, truncated = self.prompt_ids(request.messages, max(1, self.max_context - max_new))
+        prompt, truncated = self.prompt_ids(request.messages, max(1, self.prompt_limit(max_new)))
         return _Gen(request, prompt, truncated, max_new)
 
     def _generate_batch(self, items: list["_Gen"], index=None) -> list[Generation]:
