@@ -25,18 +25,6 @@ class Span:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
-    def shifted(self, line_offset: int, col_offset: int) -> "Span":
-        """This span moved by an offset (used to map positions inside a YAML scalar to the file)."""
-        return Span(
-            self.file,
-            self.line + line_offset,
-            self.col + (col_offset if self.line == 1 else 0),
-            None if self.end_line is None else self.end_line + line_offset,
-            None
-            if self.end_col is None
-            else self.end_col + (col_offset if self.end_line == 1 else 0),
-        )
-
 
 @dataclass(frozen=True)
 class Diagnostic:

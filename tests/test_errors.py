@@ -24,8 +24,3 @@ def test_skill_error_collects_diagnostics():
 def test_internal_error_asks_for_a_report():
     assert "please report it" in str(InternalError("boom"))
 
-
-def test_span_shift_moves_only_first_line_columns():
-    span = Span("f", 1, 3, 2, 4)
-    moved = span.shifted(4, 10)
-    assert (moved.line, moved.col, moved.end_line, moved.end_col) == (5, 13, 6, 4)

@@ -1,9 +1,9 @@
 """Run a scorer over a data set: skips, batching, progress, checkpoint and resume."""
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
+from ..progress import progress_bar
 from .checkpoint import Checkpoint
 from .items import Dataset, Skipped
 from .judge import Judge, JudgeOptions, drive
@@ -38,7 +38,7 @@ def run_items(judge: Judge, dataset: Dataset, *, checkpoint: "str | None" = None
     records = [r for r in previous if r["id"] in wanted]
     done = {r["id"] for r in records}
     todo = [item for item in todo if item.id not in done]
-    bar = _progress(len(todo) + len(done), len(done), judge.info.name, progress)
+    bar = progress_bar(len(todo) + len(done), unit="item", desc=judge.info.name, initial=len(done), enabled=progress)
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
         got = drive(judge.scorer, [judge.evaluate(item) for item in part])
@@ -63,10 +63,3 @@ def _runnable(judge: Judge, dataset: Dataset):
         else:
             todo.append(item)
     return todo, skipped
-
-
-def _progress(total: int, initial: int, name: str, enabled: bool):
-    from tqdm import tqdm  # only when running an eval
-
-    return tqdm(total=total, initial=initial, desc=name, unit="item", file=sys.stderr,
-                disable=not enabled, dynamic_ncols=True)

@@ -1,10 +1,10 @@
 """The runnable skill: a Program plus lazily created model backends."""
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable, Iterator
 
 from ..ir import Program
+from ..progress import progress_bar
 from .backends.base import BackendError, describe
 from .executor import Executor, combine_candidates
 from .result import Result, format_result
@@ -129,7 +129,7 @@ class Skill:
         caller can write them as they come); a progress bar on stderr when ``progress`` (default:
         the skill's ``progress``). The one batching loop of the API and the command line."""
         samples = list(samples)
-        bar = _progress(len(samples)) if (self.progress if progress is None else progress) else None
+        bar = progress_bar(len(samples)) if (self.progress if progress is None else progress) else None
         try:
             for start in range(0, len(samples), self.batch_size):
                 chunk = samples[start:start + self.batch_size]
@@ -173,9 +173,3 @@ class Skill:
 def _truncate_policy(settings: dict) -> str:
     policy = settings.get("truncate", "middle")
     return "middle" if policy == "error" else policy  # "error" is enforced by the backend's flag
-
-
-def _progress(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

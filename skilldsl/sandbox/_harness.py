@@ -28,7 +28,7 @@ import sys
 if __name__ != "_skilldsl_harness":  # imported as a module (tests, tools); in B, _candidate ran first here
     from ._candidate import (  # noqa: F401
         _STUB, EXIT_MEMORY, Unsupported, _close, _exit, _exit_status, _flush, _getpid, _message, _one_line, _open,
-        _read, _receive, _send, _write, decode, encode,
+        _read, _receive, _send, _write, candidate_main, decode, encode,
     )
 
 __all__ = ["main"]

@@ -94,7 +94,6 @@ class TransformersBackend:
                  min_shared_prefix: int = 64, max_prompt_tokens: int | None = None):
         if truncate not in TRUNCATE_POLICIES:
             raise ValueError(f"truncate must be one of {TRUNCATE_POLICIES}, not {truncate!r}")
-        self._spec = model
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.batch_size = int(batch_size or (32 if self.device.startswith("cuda") else 8))
