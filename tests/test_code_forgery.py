@@ -511,3 +511,56 @@ def test_attacks_are_contained_as_an_unprivileged_user(tmp_path_factory):
     assert "user" in out["wrong"][2], out["wrong"]  # really the unprivileged path
     for name, (status, value, _) in out.items():
         assert (status, value) == ("ok", False), name
+
+
+_MEMFD_FLOOD = """
+import os
+held = []
+for _ in range(48):  # 48 x 16 MiB (the file-size limit) in anonymous files: 768 MiB > memory_mb
+    fd = os.memfd_create("x")
+    os.write(fd, b"x" * (16 << 20))
+    held.append(fd)
+result = True
+"""
+
+_MEMFD_DRIVER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from skilldsl.sandbox.code import run_skill_code
+v = run_skill_code(open(sys.argv[2]).read(), {}, {"timeout": 20, "memory_mb": 256}, False)
+print(json.dumps([v.status, v.value, v.detail.get("limit"), v.detail.get("isolation")]))
+"""
+
+
+def test_run_code_cannot_hold_memory_in_anonymous_files_as_an_unprivileged_user():
+    """The worker that runs `run` code is a fork of the non-dumpable harness: it must be made
+    watchable again, or the watchdog cannot count what it holds (user-namespace mode only)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    runuser, python = shutil.which("runuser"), "/usr/bin/python3.11"
+    if os.geteuid() != 0 or not runuser or not os.access(python, os.X_OK):
+        pytest.skip("needs root (to become nobody), runuser and a system python3.11 nobody can run")
+    repo = Path(__file__).resolve().parents[1]
+    base = Path(tempfile.mkdtemp(prefix="skilldsl-memfd-nobody-"))
+    try:
+        package = base / "skilldsl"
+        shutil.copytree(repo / "skilldsl" / "sandbox", package / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(repo / "skilldsl" / "values.py", package / "values.py")
+        (package / "__init__.py").write_text("")
+        (package / "sandbox" / "__init__.py").write_text("")
+        (base / "code.py").write_text(_MEMFD_FLOOD)
+        (base / "driver.py").write_text(_MEMFD_DRIVER)
+        for path in [base, *base.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        done = subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
+                               str(base / "code.py")], capture_output=True, text=True, timeout=120, cwd="/")
+        assert done.returncode == 0, done.stderr[-2000:]
+        status, value, limit, isolation = json.loads(done.stdout)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert "user" in isolation  # really the unprivileged path
+    assert (status, value, limit) == ("ok", False, "memory")

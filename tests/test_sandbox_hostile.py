@@ -360,6 +360,8 @@ _UNPRIVILEGED = textwrap.dedent("""\
     out['bomb'] = [r.status, r.stdout]
     r = run(forge, limits=Limits(timeout=5))
     out['forge'] = [r.status, r.exit_code, r.stdout]
+    r = run("import os, signal\\nos.kill(0, signal.SIGKILL)\\n", limits=Limits(timeout=5))
+    out['kill_own_group'] = [r.status, r.signal, r.reason]
     print(json.dumps(out))
     """)
 _BOMB = textwrap.dedent("""\
@@ -455,6 +457,8 @@ def test_unprivileged_runs_are_isolated_through_a_user_namespace():
     assert status == "passed" and int(made) <= 8
     status, code, printed = out["forge"]
     assert (status, code) == ("failed", 1) and "opened []" in printed
+    status, signal_number, reason = out["kill_own_group"]  # kills only its own process group:
+    assert (status, signal_number) == ("crashed", 9), reason  # the run's own failure, not the sandbox's
 
 
 def test_without_namespaces_the_sandbox_refuses_unless_told(monkeypatch):

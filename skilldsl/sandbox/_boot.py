@@ -484,6 +484,10 @@ def run_untrusted(job, workdir, applied):
     os.chdir(workdir)
     os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     sys.argv = ["<sandbox>"]
+    # a process group of its own: the code's kill(0, ...) must not reach P, which shares its uid in
+    # a user namespace (the run would end with no report: an error instead of a failure); nothing
+    # escapes through it: A ends the namespace, and every process dies with its parent
+    os.setpgid(0, 0)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     namespace.update(job.get("globals") or {})
     if harness is not None:
@@ -498,7 +502,7 @@ def _run_harness(harness, job, namespace):
     B becomes non-dumpable: processes of its uid (the candidate's) can then neither ptrace it
     nor open its /proc/<pid>/fd or mem. (In a user namespace A then cannot read B's
     smaps_rollup either; B runs only trusted code there, bounded by its RLIMIT_AS, and the
-    candidate processes it execs are dumpable again and fully watched.) The harness gets its own
+    processes it starts for the code (C, W) are dumpable again and fully watched.) The harness gets its own
     snapshot of the builtins, so code replacing ``builtins.len`` cannot change what it calls.
     """
     import builtins

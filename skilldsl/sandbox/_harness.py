@@ -254,15 +254,21 @@ def _start_peer(h, code):
     return peer
 
 
-def _become_forked_candidate(pipes, others):
-    """In C: keep fds 0-2 and the two pipes (the sealed frame, the report pipe and B's ends are
-    closed), die with B, be watchable again (B is not dumpable), then serve the candidate."""
+def _watchable():
+    """Make this fork of B (which is not dumpable) dumpable again, so A's watchdog can read its
+    /proc entries and count its memory; and die with B."""
     import ctypes  # already loaded by _boot: no import cost
     import signal
 
     libc = ctypes.CDLL(None)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # C never outlives B
-    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # A's watchdog reads C's /proc entries
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+
+
+def _become_forked_candidate(pipes, others):
+    """In C: keep fds 0-2 and the two pipes (the sealed frame, the report pipe and B's ends are
+    closed), die with B, be watchable again (B is not dumpable), then serve the candidate."""
+    _watchable()
     for fd in others:
         _close(fd)
     low, high = sorted(pipes)
@@ -452,6 +458,7 @@ def _shared_mode(h, code, report_fd, secret, namespace):
         try:
             _close(rfd)
             _close(report_fd)
+            _watchable()  # B is not dumpable; W, which runs the code, must be counted by A's watchdog
             _worker(code, namespace, wfd, secret)
         finally:  # never back into main(): W must not report, nor outlive its code
             _exit(1)
@@ -648,10 +655,6 @@ def _unseal(h):
 
 def main(h, code, report_fd, namespace):
     """Run one harness job in process B; never returns."""
-    # A process group of our own: the candidate's kill(0, ...) must not reach P, which shares our
-    # uid in a user namespace (the run would end with no report: an error instead of a failure).
-    # Nothing escapes through it: A ends the namespace, and B and C die with their parents.
-    os.setpgid(0, 0)
     secret = None
     try:
         # tests: C first, a fork of B made before B reads the tests and the secret (see _start_peer)
