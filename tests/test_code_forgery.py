@@ -467,8 +467,10 @@ print(json.dumps(out))
 """
 
 
-def test_attacks_are_contained_as_an_unprivileged_user(tmp_path_factory):
-    import json
+def _as_nobody(files: dict, *args: str, timeout: float = 240):
+    """Run ``driver.py`` (in ``files``) as the unprivileged user ``nobody`` with the system python,
+    next to a copy of the sandbox (standard library only); ``args`` name files in ``files``.
+    Skips where the machine cannot (not root, no runuser, no system python3.11)."""
     import os
     import shutil
     import subprocess
@@ -485,28 +487,34 @@ def test_attacks_are_contained_as_an_unprivileged_user(tmp_path_factory):
         shutil.copy(repo / "skilldsl" / "values.py", package / "values.py")
         (package / "__init__.py").write_text("")
         (package / "sandbox" / "__init__.py").write_text("")
-        cases = {"_prompt": ["", PROMPT], "_test": ["", EQ_TEST], "_run_test": ["", RUN_TEST],
-                 "right": ["passes", "    return a + b\n"], "wrong": ["passes", WRONG],
-                 "run_right": ["run", "def add(a, b):\n    return a + b\n"]}
-        for name in ("marker_from_co_consts", "forged_reports_on_every_fd", "kill_the_tests_process",
-                     "ptrace_the_tests_process_via_proc_mem"):
-            cases[name] = ["passes", wrong_with(SIGNAL_ATTACKS[name])]
-        cases["kill_own_group"] = ["passes", wrong_with("import os, signal\nos.kill(0, signal.SIGKILL)\n")]
-        for name in ("print_true_and_exit", "forged_frames_on_every_fd", "steal_the_secret"):
-            cases["run_" + name] = ["run", RUN_WRONG + textwrap.dedent(RUN_ATTACKS[name])]
-        cases["run_kill_own_group"] = ["run", "import os, signal\nos.kill(0, signal.SIGKILL)\n"]
-        cases["io_kill_own_group"] = ["io", "import os, signal\nos.kill(0, signal.SIGKILL)\n"]
-        (base / "cases.json").write_text(json.dumps(cases))
-        (base / "driver.py").write_text(_NOBODY_DRIVER)
-        os.chmod(base, 0o755)
-        for path in base.rglob("*"):
+        for name, text in files.items():
+            (base / name).write_text(text)
+        for path in [base, *base.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        done = subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
-                               str(base / "cases.json")], capture_output=True, text=True, timeout=240, cwd="/")
-        assert done.returncode == 0, done.stderr[-2000:]
-        out = json.loads(done.stdout)
+        return subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
+                               *(str(base / a) for a in args)], capture_output=True, text=True, timeout=timeout,
+                              cwd="/")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_attacks_are_contained_as_an_unprivileged_user(tmp_path_factory):
+    import json
+
+    cases = {"_prompt": ["", PROMPT], "_test": ["", EQ_TEST], "_run_test": ["", RUN_TEST],
+             "right": ["passes", "    return a + b\n"], "wrong": ["passes", WRONG],
+             "run_right": ["run", "def add(a, b):\n    return a + b\n"]}
+    for name in ("marker_from_co_consts", "forged_reports_on_every_fd", "kill_the_tests_process",
+                 "ptrace_the_tests_process_via_proc_mem"):
+        cases[name] = ["passes", wrong_with(SIGNAL_ATTACKS[name])]
+    cases["kill_own_group"] = ["passes", wrong_with("import os, signal\nos.kill(0, signal.SIGKILL)\n")]
+    for name in ("print_true_and_exit", "forged_frames_on_every_fd", "steal_the_secret"):
+        cases["run_" + name] = ["run", RUN_WRONG + textwrap.dedent(RUN_ATTACKS[name])]
+    cases["run_kill_own_group"] = ["run", "import os, signal\nos.kill(0, signal.SIGKILL)\n"]
+    cases["io_kill_own_group"] = ["io", "import os, signal\nos.kill(0, signal.SIGKILL)\n"]
+    done = _as_nobody({"cases.json": json.dumps(cases), "driver.py": _NOBODY_DRIVER}, "cases.json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
     assert out.pop("right")[:2] == ["ok", True] and out.pop("run_right")[:2] == ["ok", True]
     assert "user" in out["wrong"][2], out["wrong"]  # really the unprivileged path
     for name, (status, value, _) in out.items():
@@ -536,31 +544,9 @@ def test_run_code_cannot_hold_memory_in_anonymous_files_as_an_unprivileged_user(
     """The worker that runs `run` code is a fork of the non-dumpable harness: it must be made
     watchable again, or the watchdog cannot count what it holds (user-namespace mode only)."""
     import json
-    import os
-    import shutil
-    import subprocess
-    import tempfile
 
-    runuser, python = shutil.which("runuser"), "/usr/bin/python3.11"
-    if os.geteuid() != 0 or not runuser or not os.access(python, os.X_OK):
-        pytest.skip("needs root (to become nobody), runuser and a system python3.11 nobody can run")
-    repo = Path(__file__).resolve().parents[1]
-    base = Path(tempfile.mkdtemp(prefix="skilldsl-memfd-nobody-"))
-    try:
-        package = base / "skilldsl"
-        shutil.copytree(repo / "skilldsl" / "sandbox", package / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(repo / "skilldsl" / "values.py", package / "values.py")
-        (package / "__init__.py").write_text("")
-        (package / "sandbox" / "__init__.py").write_text("")
-        (base / "code.py").write_text(_MEMFD_FLOOD)
-        (base / "driver.py").write_text(_MEMFD_DRIVER)
-        for path in [base, *base.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        done = subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
-                               str(base / "code.py")], capture_output=True, text=True, timeout=120, cwd="/")
-        assert done.returncode == 0, done.stderr[-2000:]
-        status, value, limit, isolation = json.loads(done.stdout)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    done = _as_nobody({"code.py": _MEMFD_FLOOD, "driver.py": _MEMFD_DRIVER}, "code.py", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, value, limit, isolation = json.loads(done.stdout)
     assert "user" in isolation  # really the unprivileged path
     assert (status, value, limit) == ("ok", False, "memory")
