@@ -221,3 +221,12 @@ def test_a_verifier_is_held_to_the_type_it_declares():
         compile_source(text.replace("CALL", "honesty.share"))
     shared = text.replace("CALL", "honesty.share").replace("1 if c else 0", "c")
     assert skill_of(shared).score([{"response": "r"}])[0].reward == 0.5
+
+
+def test_an_error_caught_in_a_when_condition_is_listed_too():
+    """`when: not is_error(x)` replaces an error as surely as catch() in the reward: the result says so."""
+    text = JUDGED_FALLBACK.replace("REWARD", 'p(judge, "yes")').replace(
+        "    answer: choice(yes, no)\n", "    answer: choice(yes, no)\n    when: not is_error(passes)\n")
+    result = skill_of(text, ScriptedBackend(choose=lambda t, o: "yes")).score([{"prompt": "p", "response": "r"}])[0]
+    assert result.status == "na" and result.trace["judge"].skipped == "when: false"
+    assert len(result.caught) == 1 and "the sandbox could not start" in result.caught[0]

@@ -32,11 +32,14 @@ class Row:
         self.tasks: dict = {}
         self.waiters: dict = defaultdict(list)
         self.reward: Value | None = None
-        self.caught: list[str] = []  # errors the reward caught on purpose (catch, is_error)
+        # errors caught on purpose (catch, is_error): by the deciding evaluation of the reward, and
+        # by the expressions of evidence (`when`, verifier arguments), whose outcomes are final
+        self.caught: list[str] = []
+        self.caught_by_evidence: list[str] = []
 
     def env(self, locals_: dict | None = None) -> "_RowEnv":
-        """The expression environment of this row (with extra locals for ``each`` items)."""
-        return _RowEnv(self, self.locals if locals_ is None else locals_)
+        """The expression environment of evidence of this row (with extra locals for ``each`` items)."""
+        return _RowEnv(self, self.locals if locals_ is None else locals_, self.caught_by_evidence)
 
 
 class _RowEnv:
@@ -237,7 +240,7 @@ class Executor:
             tokens_in=sum(t.tokens_in for t in trace.values()),
             tokens_out=sum(t.tokens_out for t in trace.values()),
             seconds=sum(t.seconds for t in trace.values()),
-            caught=list(row.caught),
+            caught=list(dict.fromkeys(row.caught_by_evidence + row.caught)),
         )
 
     def _trace(self, row: Row) -> dict[str, EvidenceTrace]:
