@@ -292,6 +292,22 @@ RUN_ATTACKS = {
         os._exit(0)
     """,
     "steal_the_secret": STEAL,
+    # a signal handler is handed the current frame, and f_back is not audited: up to the harness's
+    # frame, its secret and its result pipe (signal.signal raises no audit event)
+    "signal_handler_frame": """
+        import os, signal
+        def handler(signum, frame):
+            f = frame
+            while f is not None:
+                here = f.f_locals
+                if "secret" in here and "wfd" in here:
+                    data = b"l3:s32:%sTT" % here["secret"].encode()
+                    os.write(here["wfd"], len(data).to_bytes(8, "big") + data)
+                    os._exit(0)
+                f = f.f_back
+        signal.signal(signal.SIGUSR1, handler)
+        signal.raise_signal(signal.SIGUSR1)
+    """,
     # the audit hook reads a genuine .pyc itself when the import system opens one: it must not call
     # anything the code can replace while it does (os.open here), or that code runs unguarded
     # crafted bytecode reads any memory (the secret included): no code object may come from outside

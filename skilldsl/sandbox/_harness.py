@@ -505,6 +505,8 @@ def _shared_verdict(frames, overflow, end, secret):
         how = "exited before its end" if end == ("exit", 0) else _ended(end)
         return {"finished": False, "reason": f"the code {how}"}
     _, has_result, value = genuine[0]
+    if has_result == "guard":
+        return {"finished": False, "error": f"the code's guard could not be set up: {value}"}
     if has_result == "unsupported":
         return {"finished": True, "unsupported": str(value)}
     if has_result is not True:
@@ -519,7 +521,11 @@ def _worker(code, namespace, wfd, secret):
     except (SyntaxError, ValueError) as exc:
         print(f"sandbox: the code does not compile: {exc}", file=sys.stderr)
         _exit(1)
-    _guard()
+    try:
+        _guard()
+    except BaseException as exc:  # the sandbox's failure, not the code's: say so, signed
+        _send(wfd, encode([secret, "guard", _one_line(exc)]))
+        _exit(0)
     try:
         exec(program, namespace)
     except SystemExit as exc:  # an early exit, whatever its status, is not a normal end
@@ -562,7 +568,7 @@ _REFUSED = frozenset({
     "marshal.load", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
     "os.system", "subprocess.Popen", "pty.spawn", "sys.monitoring.register_callback",
 })
-_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})  # f_back is never audited
 _PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.chdir", "os.symlink", "os.link", "os.rename"})
 _MODULES = frozenset({"ctypes", "_ctypes", "_testcapi", "_testinternalcapi", "_xxsubinterpreters", "_ctypes_test"})
 _PREFIX = sys.base_prefix.rstrip("/") + "/"  # read-only inside the sandbox: its .pyc files are genuine
@@ -570,12 +576,43 @@ _pyc = {"data": None, "reading": False}  # the genuine .pyc the import system op
 
 
 def _guard():
-    """No threads or processes (RLIMIT_NPROC 0), and an audit hook refusing what reaches the
-    harness's memory: frames, gc walks, ctypes, tracing, crafted code objects, ``/proc``."""
+    """No threads or processes (RLIMIT_NPROC 0), no signal handlers (seccomp), and an audit hook
+    refusing what reaches the harness's memory: frames, gc walks, ctypes, tracing, crafted code
+    objects, ``/proc``."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    _no_signal_handlers()
     sys.addaudithook(_refuse)
+
+
+# A signal handler is handed the interrupted frame, and neither signal.signal nor frame.f_back is
+# audited: the handler could walk up to _worker's frame (the secret, the result pipe). So W may
+# not install handlers at all: rt_sigaction fails with EPERM (Python's signal.signal raises
+# OSError), by a seccomp filter stacked on the sandbox's own. {machine: (audit arch, syscall nr)}
+_SIGACTION = {"x86_64": (0xC000003E, 13), "aarch64": (0xC00000B7, 134)}
+
+
+def _no_signal_handlers():
+    import ctypes  # already loaded by _boot; the audit hook refuses ctypes only after this
+
+    arch, number = _SIGACTION.get(os.uname().machine, (None, None))
+    if arch is None:
+        raise RuntimeError(f"no signal-handler filter for {os.uname().machine}: the run would be forgeable")
+
+    class Insn(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+
+    ld, jeq, ret, allow, eperm, kill = 0x20, 0x15, 0x06, 0x7FFF0000, 0x00050001, 0x80000000
+    code = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, kill), (ld, 0, 0, 0),
+            (jeq, 0, 1, number), (ret, 0, 0, eperm), (ret, 0, 0, allow)]
+    table = (Insn * len(code))(*[Insn(*i) for i in code])
+    ulong = ctypes.c_ulong
+    if ctypes.CDLL(None).prctl(ulong(22), ulong(2), ctypes.byref(Prog(len(code), table)), ulong(0), ulong(0)):
+        raise RuntimeError("cannot refuse signal handlers (seccomp)")
 
 
 def _refuse(event, args):
