@@ -215,6 +215,7 @@ def test_limits_override():
     assert verdict.value is True  # 64 MB is enough for the interpreter and this program
     starved = check_program(SOLUTION, TEST, ENTRY, prompt=PROMPT, limits=Limits(timeout=5, memory_mb=8))
     assert starved.status == "error"  # too little to start the harness: the skill's limits are wrong
+    assert "memory_mb=8 is too small" in starved.reason, starved.reason  # decided before any code runs
 
 
 

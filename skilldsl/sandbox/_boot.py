@@ -354,6 +354,21 @@ def _set_limits(limits, supervisors):
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"] + supervisors,) * 2)
 
 
+MEMORY_HEADROOM_MB = 4  # address space B must have left after start-up, or the limit is an error
+
+
+def _memory_too_small(memory_mb):
+    """Why ``memory_mb`` cannot hold this interpreter and a little work, or None. Below that, the
+    run's end would depend on which allocation of which process came first, and a correct
+    program could be called a failure: the skill's limits are wrong, an error."""
+    with open("/proc/self/statm", "rb") as fh:
+        used = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    if used + (MEMORY_HEADROOM_MB << 20) <= memory_mb << 20:
+        return None
+    return (f"memory_mb={memory_mb} is too small: the sandbox's interpreter already uses "
+            f"{used / (1 << 20):.0f} MiB of address space (raise the skill's limits)")
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
@@ -471,10 +486,14 @@ def run_untrusted(job, workdir, applied):
         harness["sealed_fd"] = os.dup(0)  # the job's second frame, which the harness reads itself
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    if harness is None:
-        os.close(job["report_fd"])
     in_user_namespace = "user" in applied
     _set_limits(job["limits"], supervisors=2 if in_user_namespace else 0)
+    short = _memory_too_small(job["limits"]["memory_mb"])
+    if short:  # whichever allocation failed first would decide the verdict: the limits' fault
+        _report(job, error=short)
+        os._exit(1)
+    if harness is None:
+        os.close(job["report_fd"])
     if in_user_namespace:  # A inherited "not dumpable"; it must still read our /proc entries
         _LIBC.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     _drop_privileges(job["uid"] if "uid" in applied else None)
