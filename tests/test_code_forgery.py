@@ -35,6 +35,29 @@ EQ_TEST = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert ca
 WRONG = "    return a - b\n"
 
 
+# Candidate code: write each line to every descriptor it can name, its own and (through /proc) others'.
+WRITE_EVERYWHERE = """
+import os
+def write_everywhere(lines):
+    targets = list(range(64))
+    for pid in ("self", "1", str(os.getppid())):
+        try:
+            targets += [f"/proc/{pid}/fd/{n}" for n in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            pass
+    for target in targets:
+        for line in lines:
+            try:
+                if isinstance(target, int):
+                    os.write(target, line.encode())
+                else:
+                    with open(target, "w") as fh:
+                        fh.write(line)
+            except OSError:
+                pass
+"""
+
+
 def wrong_with(attack: str) -> str:
     """The wrong body, then module-level attack code (it runs when the candidate loads)."""
     return WRONG + "\n" + textwrap.dedent(attack)
@@ -69,27 +92,10 @@ SIGNAL_ATTACKS = {
     "keyboard_interrupt_in_call": "def add(a, b):\n    raise KeyboardInterrupt\n",
     "system_exit_in_call": "def add(a, b):\n    raise SystemExit(0)\n",
     "atexit_exits_0": "import atexit, os\natexit.register(lambda: os._exit(0))\nraise RuntimeError('boom')\n",
-    "forged_reports_on_every_fd": """
-        import os
-        lines = [repr({"harness": {"secret": "0" * 32, "passed": True, "calls": 2}}) + "\\n",
-                 repr({"exit": 0, "signal": None}) + "\\n", "True\\n"]
-        targets = list(range(64))
-        for pid in ("self", "1", str(os.getppid())):
-            try:
-                targets += [f"/proc/{pid}/fd/{n}" for n in os.listdir(f"/proc/{pid}/fd")]
-            except OSError:
-                pass
-        for target in targets:
-            for line in lines:
-                try:
-                    if isinstance(target, int):
-                        os.write(target, line.encode())
-                    else:
-                        with open(target, "w") as fh:
-                            fh.write(line)
-                except OSError:
-                    pass
-    """,
+    "forged_reports_on_every_fd": WRITE_EVERYWHERE + """
+write_everywhere([repr({"harness": {"secret": "0" * 32, "passed": True, "calls": 2}}) + "\\n",
+                  repr({"exit": 0, "signal": None}) + "\\n", "True\\n"])
+""",
     "patch_builtins_and_math": "import builtins, math\nbuiltins.abs = lambda x: 0\nmath.isclose = lambda *a, **k: True\n",
     "thread_swaps_check": """
         import sys, threading
@@ -121,6 +127,13 @@ SIGNAL_ATTACKS = {
     "kill_the_tests_process": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
     "garbage_on_the_reply_pipe": "import os\nfor fd in range(3, 16):\n    try:\n        os.write(fd, b'\\xff' * 64)\n    except OSError:\n        pass\n",
     "flood_stdout": "import sys\nsys.stdout.write('x' * (4 << 20))\n",
+    # the harness's unsigned report for a sealed frame it could not read (an error, not a failure),
+    # on every descriptor, and the tests process killed so that it is the only report
+    "forged_unsealed_error_then_kill_the_tests_process": WRITE_EVERYWHERE + """
+write_everywhere([repr({"harness": {"sealed": False, "error": "forged"}}) + "\\n"])
+import signal
+os.kill(os.getppid(), signal.SIGKILL)
+""",
     "ptrace_the_tests_process_via_proc_mem": """
         import os
         for pid in (os.getppid(), 1):
@@ -154,6 +167,25 @@ def test_objects_with_a_permissive_eq_do_not_reach_the_tests():
         assert_honest_zero(passes(body, EQ_TEST, "add", prompt=PROMPT))
 
 
+# Candidate code: every match of ``pattern`` in the process's own readable memory (a fork of the
+# harness made after it read the tests or the secret would show them).
+OWN_MEMORY = """
+def own_memory_matches(pattern):
+    seen = []
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if perms.startswith("r"):
+                start, end = (int(x, 16) for x in span.split("-"))
+                try:
+                    mem.seek(start)
+                    seen += pattern.findall(mem.read(end - start))
+                except (OSError, ValueError, OverflowError):
+                    pass
+    return seen
+"""
+
+
 def test_the_tests_are_not_in_the_candidates_memory():
     # Unsolvable without reading the test: the answer is only in the test's text.
     prompt = 'def guess():\n    """Return the number the hidden test expects."""\n'
@@ -181,17 +213,8 @@ def test_the_tests_are_not_in_the_candidates_memory():
                 seen += [int(m) for m in pattern.findall(open(path, "rb").read())]
             except (OSError, ValueError):
                 pass
-        try:  # every readable byte of its own memory (a fork of the tests' process would show them)
-            with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
-                for line in maps:
-                    span, perms = line.split()[:2]
-                    if perms.startswith("r"):
-                        start, end = (int(x, 16) for x in span.split("-"))
-                        try:
-                            mem.seek(start)
-                            seen += [int(m) for m in pattern.findall(mem.read(end - start))]
-                        except (OSError, ValueError, OverflowError):
-                            pass
+        try:  # every readable byte of its own memory
+            seen += [int(m) for m in own_memory_matches(pattern)]
         except OSError:
             pass
         for root, _, files in os.walk("/tmp"):
@@ -202,7 +225,7 @@ def test_the_tests_are_not_in_the_candidates_memory():
                     pass
         return seen[0] if seen else -1
     """
-    assert_honest_zero(passes(textwrap.dedent(reader), test, "guess", prompt=prompt))
+    assert_honest_zero(passes(OWN_MEMORY + textwrap.dedent(reader), test, "guess", prompt=prompt))
 
 
 # -- run evidence: the docs' demo with on_failure ------------------------------------------------
@@ -289,6 +312,15 @@ RUN_ATTACKS = {
                     os.write(fd, frame(data))
                 except OSError:
                     pass
+        os._exit(0)
+    """,
+    "forged_unsealed_error_on_every_fd": """
+        import os
+        for fd in range(64):
+            try:
+                os.write(fd, (repr({"harness": {"sealed": False, "error": "forged"}}) + "\\n").encode())
+            except OSError:
+                pass
         os._exit(0)
     """,
     "steal_the_secret": STEAL,
@@ -411,9 +443,43 @@ def test_io_expected_output_is_nowhere_in_the_sandbox():
     "import os\nos._exit(0)\n",
     "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
     "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, repr({'harness': {'cases': []}}).encode() + b'\\n')\n    except OSError:\n        pass\n",
+    "import os, signal\nfor fd in range(3, 64):\n    try:\n        os.write(fd, repr({'harness': {'sealed': False, 'error': 'forged'}}).encode() + b'\\n')\n"
+    "    except OSError:\n        pass\nos.kill(os.getppid(), signal.SIGKILL)\n",
 ])
 def test_io_signal_cannot_be_forged(attack):
     assert_honest_zero(io_passes(attack, ["1\n"], ["2\n"]))
+
+
+COUNT_FDS = "import os\n\ndef open_fds():\n    return [fd for fd in range(3, 1024) if _is_open(fd)]\n\n" \
+    "def _is_open(fd):\n    try:\n        os.fstat(fd)\n        return True\n    except OSError:\n        return False\n"
+
+
+def test_only_the_harness_holds_the_report_pipe():
+    """The candidate's processes keep no descriptor but their own pipes: not the report pipe (an
+    unsigned report there would be read as the harness's), nor the job's sealed frame."""
+    two_pipes = passes(COUNT_FDS, "def check(candidate):\n    assert len(candidate()) == 2\n", "open_fds")
+    assert two_pipes.value is True, two_pipes.detail  # its request and reply pipes
+    none = io_passes(COUNT_FDS + "print(len(open_fds()))\n", ["\n"], ["0\n"])
+    assert none.value is True, none.detail
+
+
+# Prints whether the run's secret (here "5e" * 16, see below) is anywhere in its own memory.
+SCAN_FOR_SECRET = OWN_MEMORY + r"""
+import re, sys
+given = sys.stdin.read()  # held in memory: the scan must find it there when it is the secret
+print("found" if own_memory_matches(re.compile(rb"(5e)\1{15}")) else "nothing")
+"""
+
+
+def test_io_candidate_never_held_the_secret(monkeypatch):
+    """Each case's process is a fork of the harness made before it read the secret."""
+    from skilldsl.sandbox import code
+
+    monkeypatch.setattr(code.secrets, "token_hex", lambda n: "5e" * n)
+    verdict = io_passes(SCAN_FOR_SECRET, ["1\n", "2\n"], ["nothing\n", "nothing\n"])
+    assert verdict.value is True, verdict.detail
+    seen = io_passes(SCAN_FOR_SECRET, ["5e" * 16 + "\n"], ["found\n"])  # the scan works
+    assert seen.value is True, seen.detail
 
 
 # -- what run evidence still allows in one process (documented), and code.passes does not ---------
@@ -521,7 +587,7 @@ def test_attacks_are_contained_as_an_unprivileged_user(tmp_path_factory):
              "right": ["passes", "    return a + b\n"], "wrong": ["passes", WRONG],
              "run_right": ["run", "def add(a, b):\n    return a + b\n"]}
     for name in ("marker_from_co_consts", "forged_reports_on_every_fd", "kill_the_tests_process",
-                 "ptrace_the_tests_process_via_proc_mem"):
+                 "ptrace_the_tests_process_via_proc_mem", "forged_unsealed_error_then_kill_the_tests_process"):
         cases[name] = ["passes", wrong_with(SIGNAL_ATTACKS[name])]
     cases["kill_own_group"] = ["passes", wrong_with("import os, signal\nos.kill(0, signal.SIGKILL)\n")]
     for name in ("print_true_and_exit", "forged_frames_on_every_fd", "steal_the_secret"):
@@ -566,3 +632,38 @@ def test_run_code_cannot_hold_memory_in_anonymous_files_as_an_unprivileged_user(
     status, value, limit, isolation = json.loads(done.stdout)
     assert "user" in isolation  # really the unprivileged path
     assert (status, value, limit) == ("ok", False, "memory")
+
+
+_STOP_DRIVER = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+os.environ["SKILLDSL_SANDBOX_ALLOW_RLIMITS_ONLY"] = "1"
+from skilldsl.sandbox import core
+from skilldsl.sandbox.code import check_program
+core._namespaces = lambda: []  # as on a host that refuses namespaces to this user
+test = "def check(candidate):\\n    assert candidate(1, 2) == 3\\n" + "# pad\\n" * ((8 << 20) // 6)
+start = time.monotonic()
+v = check_program(open(sys.argv[2]).read(), test, "add", prompt="def add(a, b):\\n    pass\\n", timeout=3)
+print(json.dumps([v.status, v.value, time.monotonic() - start]))
+"""
+# Without namespaces the candidate shares the uid of the sandbox's own processes: it stops them
+# while the tests (8 MiB, more than a pipe holds) are still being written to the sandbox.
+STOP_THE_SANDBOX = """
+import os, signal
+def parent(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+tests_process = os.getppid()
+os.kill(parent(tests_process), signal.SIGSTOP)  # A, the watchdog
+os.kill(tests_process, signal.SIGSTOP)
+def add(a, b):
+    return a + b
+"""
+
+
+def test_a_candidate_that_stops_the_sandbox_cannot_hang_its_caller():
+    import json
+
+    done = _as_nobody({"driver.py": _STOP_DRIVER, "stop.py": STOP_THE_SANDBOX}, "stop.py", timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, value, seconds = json.loads(done.stdout)
+    assert (status, value) == ("ok", False) and seconds < 10, (status, value, seconds)

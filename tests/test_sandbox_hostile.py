@@ -427,7 +427,9 @@ def _system_python() -> "str | None":
     return None
 
 
-def test_unprivileged_runs_are_isolated_through_a_user_namespace():
+def _as_nobody(files: dict, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``files["driver.py"]`` as ``nobody`` with the system python, next to a copy of the
+    sandbox and ``files`` (its argv: that folder, twice). Skips where the machine cannot."""
     runuser, python = shutil.which("runuser"), _system_python()
     if os.geteuid() != 0 or not runuser or not python:
         pytest.skip("needs root (to become nobody), runuser and a system python3 nobody can run")
@@ -435,16 +437,20 @@ def test_unprivileged_runs_are_isolated_through_a_user_namespace():
     try:
         os.chmod(base, 0o755)
         _unprivileged_copy(base)
-        for name, text in (("see", _SEE), ("stubborn", STUBBORN), ("bomb", _BOMB), ("forge", _FORGE),
-                           ("driver.py", _UNPRIVILEGED)):
+        for name, text in files.items():
             (base / name).write_text(text)
-        done = subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
-                               str(base)], capture_output=True, text=True, timeout=60, cwd="/")
-        assert done.returncode == 0, done.stderr[-2000:]
-        out = json.loads(done.stdout)
+        return subprocess.run([runuser, "-u", "nobody", "--", python, "-I", str(base / "driver.py"), str(base),
+                               str(base)], capture_output=True, text=True, timeout=timeout, cwd="/")
     finally:
         _kill_all(_running_from(base))  # whatever escaped (the copied files' path marks it)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_unprivileged_runs_are_isolated_through_a_user_namespace():
+    done = _as_nobody({"see": _SEE, "stubborn": STUBBORN, "bomb": _BOMB, "forge": _FORGE, "driver.py": _UNPRIVILEGED},
+                      timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
     status, isolation, stdout, stderr = out["see"]
     assert status == "passed", stderr
     assert {"user", "mount", "pid", "net", "ipc", "uts", "rootfs", "seccomp", "watchdog"} <= set(isolation), isolation
@@ -459,6 +465,32 @@ def test_unprivileged_runs_are_isolated_through_a_user_namespace():
     assert (status, code) == ("failed", 1) and "opened []" in printed
     status, signal_number, reason = out["kill_own_group"]  # kills only its own process group:
     assert (status, signal_number) == ("crashed", 9), reason  # the run's own failure, not the sandbox's
+
+
+# B stops A (its watchdog) and itself before it reads the job's sealed frame, as a candidate of the
+# same uid can in rlimits-only mode (tests/test_code_forgery.py tries it from a candidate): the
+# frame does not fit in the pipe, so nobody reads the rest of the job.
+_STOPPED = textwrap.dedent("""\
+    import json, os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    os.environ["SKILLDSL_SANDBOX_ALLOW_RLIMITS_ONLY"] = "1"
+    from skilldsl.sandbox import core
+    core._namespaces = lambda: []  # as on a host that refuses namespaces to this user
+    stop = "def main(*args):\\n    import os, signal\\n    os.kill(os.getppid(), signal.SIGSTOP)\\n    os.kill(os.getpid(), signal.SIGSTOP)\\n"
+    start = time.monotonic()
+    r = core.run("", limits=core.Limits(timeout=2), harness={"code_objects": (compile(stop, "<stop>", "exec"),)},
+                 sealed={"pad": "x" * (4 << 20)})
+    print(json.dumps([r.status, r.limit, time.monotonic() - start]))
+    """)
+
+
+def test_a_stopped_sandbox_cannot_hang_its_caller():
+    """The job is written to the sandbox under the run's wall clock: a run whose processes stop
+    reading it ends at its timeout like any other (it hung its caller forever)."""
+    done = _as_nobody({"driver.py": _STOPPED}, timeout=30)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, limit, seconds = json.loads(done.stdout)
+    assert (status, limit) == ("timeout", "wall") and seconds < 10, (status, limit, seconds)
 
 
 def test_without_namespaces_the_sandbox_refuses_unless_told(monkeypatch):

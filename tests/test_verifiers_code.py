@@ -190,6 +190,16 @@ def test_run_code_many_in_order():
     assert verdicts[4].status == "error" and (verdicts[5].status, verdicts[5].value) == ("ok", 0.0)
 
 
+def test_run_code_result_over_output_bytes_is_a_limit_not_a_forgery():
+    code = "result = 'x' * (2 << 20)\n"
+    big = run_skill_code(code, {}, {"timeout": 5}, False)
+    assert (big.status, big.value) == ("ok", False)
+    assert "larger than" in big.detail["failure"] and "result pipe" not in big.detail["failure"], big.detail
+    strict = run_skill_code(code, {}, {"timeout": 5})
+    assert strict.status == "error" and "larger than" in strict.reason
+    assert run_skill_code("result = 'x' * (1 << 19)\n", {}, {"timeout": 5}).value == "x" * (1 << 19)
+
+
 def test_value_verdict_rules():
     assert value_verdict(True).value is True
     assert value_verdict(1).value == 1.0 and value_verdict(0).value == 0.0
@@ -217,6 +227,38 @@ def test_limits_override():
     assert starved.status == "error"  # too little to start the harness: the skill's limits are wrong
     assert "memory_mb=8 is too small" in starved.reason, starved.reason  # decided before any code runs
 
+
+def test_tests_the_harness_cannot_read_are_an_error_not_a_failure():
+    """The harness reads the sealed tests itself: tests over the frame cap, or more than its memory
+    limit holds, are the problem's or the limits' fault; a correct solution gets an error, not
+    ok(False) (the harness's report could not be signed and was taken for a forgery)."""
+    from skilldsl.sandbox import _candidate, check_program
+
+    pad = "# pad\n"
+    over_cap = check_program(SOLUTION, TEST + pad * (_candidate._FRAME_CAP // len(pad)), ENTRY, prompt=PROMPT)
+    assert over_cap.status == "error" and "larger than" in over_cap.reason, over_cap
+    big = TEST + pad * ((32 << 20) // len(pad))
+    starved = check_program(SOLUTION, big, ENTRY, prompt=PROMPT, limits=Limits(timeout=10, memory_mb=40))
+    assert starved.status == "error" and "could not read" in starved.reason, (starved.reason, starved.detail)
+
+
+def test_one_problem_is_prepared_once_for_many_responses():
+    from skilldsl.sandbox import code
+
+    code._tests_prompt.cache_clear()
+    for body in (SOLUTION, "    return False\n", "    return True\n"):
+        check(body)
+    info = code._tests_prompt.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+
+
+def test_every_result_says_its_isolation_level():
+    from skilldsl.sandbox import isolation_level
+
+    for verdict in (check(SOLUTION), io_passes("print(1)", ["\n"], ["1\n"]), run_skill_code("result = True", {}),
+                    passes("def add(a, b):\n    return a + b\n", "def check(candidate):\n    assert candidate(1, 2) == 3\n",
+                           "add", prompt="x = (\ndef add(a, b):\n")):  # the shared fallback
+        assert verdict.detail["isolation_level"] == isolation_level(verdict.detail["isolation"]) != "none", verdict
 
 
 # -- where the tests run, and the fallback ---------------------------------------------------------
@@ -348,6 +390,19 @@ def test_io_failures_are_false_and_bad_arguments_errors():
     assert io_passes("print(1)", ["1", "2"], ["1"]).status == "error"
     assert io_passes("print(1)", [], []).status == "error"
     assert io_passes("print(1)", "1", "1").status == "error"
+
+
+def test_io_outputs_kept_over_all_cases_are_bounded():
+    """The harness holds every case's stdout for its one report: past a total (a 32nd of
+    ``memory_mb``) a case is a limit failure, not the harness's MemoryError (an error)."""
+    from skilldsl.sandbox import io_program
+
+    line = "x" * ((1 << 20) - 1)
+    flood = f"import sys\nsys.stdout.write('x' * {len(line)})\n"
+    verdict = io_program(flood, ["1"] * 40, [line] * 40, limits=Limits(timeout=3, memory_mb=128))
+    assert (verdict.status, verdict.value) == ("ok", False), (verdict.reason, verdict.detail)
+    failed = verdict.detail["failed_case"]
+    assert 0 < failed < 40 and verdict.detail["reason"] == f"case {failed}: limit"
 
 
 def test_io_comparison_rules():

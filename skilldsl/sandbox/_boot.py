@@ -454,10 +454,11 @@ def _install_seccomp():
     return True
 
 
-def _execute(job, namespace):
-    """Run the code; map its end to an exit status (SystemExit, MemoryError, exceptions)."""
+def _execute(code, namespace):
+    """Run the code; map its end to an exit status (SystemExit, MemoryError, exceptions) and exit.
+    Also how the harness runs a ``code.io_passes`` program in each case's process."""
     try:
-        exec(compile(job["code"], "<sandbox>", "exec"), namespace)
+        exec(compile(code, "<sandbox>", "exec"), namespace)
         status = 0
     except SystemExit as exc:
         code = exc.code
@@ -511,7 +512,7 @@ def run_untrusted(job, workdir, applied):
     namespace.update(job.get("globals") or {})
     if harness is not None:
         _run_harness(harness, job, namespace)
-    _execute(job, namespace)
+    _execute(job["code"], namespace)
 
 
 def _run_harness(harness, job, namespace):
@@ -530,7 +531,7 @@ def _run_harness(harness, job, namespace):
     module = {"__name__": "_skilldsl_harness", "__builtins__": dict(vars(builtins))}
     for code_object in harness["code_objects"]:  # _candidate.py, then _harness.py
         exec(code_object, module)
-    module["main"](harness, job.pop("code"), job["report_fd"], namespace)
+    module["main"](harness, job.pop("code"), job["report_fd"], namespace, _execute)
     os._exit(1)
 
 

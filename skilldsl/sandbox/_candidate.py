@@ -1,13 +1,11 @@
 """The candidate's side of code evidence, and the plain-data wire format (stdlib only).
 
 Shipped compiled, like ``_harness.py``: process B runs both in one namespace no code can reach.
-The candidate process C runs ``candidate_main``: for ``code.passes`` C is a fork of B made before
-B read the tests; for ``code.io_passes`` a fresh ``python -I -S`` that B execs with ``_STUB`` as
-its command line, which receives only this part, then its program. The parent
-uses ``decode`` for the values the harness reports. Only plain data crosses between processes:
-exact ``None``, bool, int, float, complex, str, bytes, list, tuple, set, frozenset and dict, no
-subclass (so no foreign ``__eq__``), at most 64 MiB and 100 levels deep; decoding builds nothing
-else, whatever the bytes.
+For ``code.passes`` the candidate process C, a fork of B made before B read the tests, runs
+``candidate_main``. The parent uses ``decode`` for the values the harness reports. Only plain
+data crosses between processes: exact ``None``, bool, int, float, complex, str, bytes, list,
+tuple, set, frozenset and dict, no subclass (so no foreign ``__eq__``), at most 64 MiB and 100
+levels deep; decoding builds nothing else, whatever the bytes.
 """
 import builtins
 import os
@@ -157,24 +155,10 @@ def _receive(fd, cap=_FRAME_CAP) -> bytes:
     return _read_exactly(fd, size)
 
 
-_STUB = (  # C's whole command line: read this module's code from the first pipe, run its role
-    "import marshal, os, sys\n"
-    "def _get(fd, n, data=b''):\n"
-    "    while len(data) < n:\n"
-    "        data += os.read(fd, n - len(data)) or os._exit(1)\n"
-    "    return data\n"
-    "_fd, _g = int(sys.argv[2]), {'__name__': '_skilldsl_candidate'}\n"
-    "exec(marshal.loads(_get(_fd, int.from_bytes(_get(_fd, 8), 'big'))), _g)\n"
-    "_g['candidate_main'](sys.argv[1], *map(int, sys.argv[2:]))\n"
-)
-
-
-def candidate_main(role, *fds):
-    """In C: read the candidate's program, then serve calls (``serve``) or run it (``program``)."""
+def candidate_main(rfd, wfd):
+    """In C: read the candidate's program and entry point from ``rfd``, run it, then serve calls."""
     sys.argv = ["<sandbox>"]
-    program, entry_point = decode(_receive(fds[0]))
-    if role == "program":
-        _exit(_run_main(program))
+    program, entry_point = decode(_receive(rfd))
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     try:
         exec(compile(program, "<candidate>", "exec"), namespace)
@@ -186,9 +170,9 @@ def candidate_main(role, *fds):
 
         traceback.print_exception(type(exc), exc, exc.__traceback__)
         _flush()
-        _send(fds[1], encode(["load_error", _one_line(exc)]))
+        _send(wfd, encode(["load_error", _one_line(exc)]))
         _exit(1)
-    _serve(namespace.get(entry_point), fds[0], fds[1])
+    _serve(namespace.get(entry_point), rfd, wfd)
 
 
 def _serve(function, rfd, wfd):
@@ -209,25 +193,6 @@ def _serve(function, rfd, wfd):
         except BaseException as exc:
             reply = encode(["raise", type(exc).__name__, _message(exc)])
         _send(wfd, reply)
-
-
-def _run_main(program):
-    """Run ``program`` as ``__main__``; the exit status it ends with (as ``_boot._execute``)."""
-    try:
-        exec(compile(program, "<candidate>", "exec"), {"__name__": "__main__", "__builtins__": builtins})
-        status = 0
-    except SystemExit as exc:
-        status = _exit_status(exc)
-    except MemoryError:
-        print("sandbox: MemoryError (memory limit)", file=sys.stderr)
-        status = EXIT_MEMORY
-    except BaseException as exc:
-        import traceback
-
-        traceback.print_exception(type(exc), exc, exc.__traceback__)
-        status = 1
-    _flush()
-    return status
 
 
 def _exit_status(exc):

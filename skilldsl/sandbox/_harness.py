@@ -10,15 +10,16 @@ and only this harness writes one. Modes (``harness["mode"]``):
   calls over a pipe. Only plain data crosses (``_candidate.encode``): no candidate object, ``__eq__``
   or patched builtin reaches the tests. B is non-dumpable, so C (same uid) cannot ptrace it or
   open its ``/proc/<pid>/fd|mem``.
-- ``io`` (``code.io_passes``): B runs the candidate program once per input as a fresh C, stdin in,
-  stdout out; the expected outputs never enter the sandbox (the parent compares).
+- ``io`` (``code.io_passes``): B runs the candidate program once per input in a C forked before B
+  reads the sealed frame (the secret), stdin in, stdout out; the expected outputs never enter the
+  sandbox (the parent compares).
 - ``shared`` (``run`` evidence; ``code.passes`` when its tests cannot run apart): B forks W, which
   runs the code in-process behind audit hooks (see ``_guard``) with no way to start threads or
   processes; W proves it finished normally by sending the secret with the ``result`` value, B
   checks it and reports.
 
 The wire format and C's side are in ``_candidate.py``, shipped with this file and run first in
-the same namespace (the parent sends C only that part).
+the same namespace.
 """
 import builtins
 import marshal
@@ -27,8 +28,8 @@ import sys
 
 if __name__ != "_skilldsl_harness":  # imported as a module (tests, tools); in B, _candidate ran first here
     from ._candidate import (  # noqa: F401
-        _STUB, EXIT_MEMORY, Unsupported, _close, _exit, _exit_status, _flush, _getpid, _message, _one_line, _open,
-        _read, _receive, _send, _write, candidate_main, decode, encode,
+        EXIT_MEMORY, Unsupported, _close, _exit, _exit_status, _flush, _getpid, _message, _one_line, _open, _read,
+        _receive, _send, _write, candidate_main, decode, encode,
     )
 
 __all__ = ["main"]
@@ -75,62 +76,24 @@ def _end_of(wait_status):
     return ("exit", os.WEXITSTATUS(wait_status))
 
 
-# -- starting the candidate process C -------------------------------------------------------------
+# -- the candidate's processes: forks of B made before it reads the sealed frame -------------------
 
 
-class SpawnError(Exception):
-    """The candidate interpreter could not be started: the sandbox's fault, never the candidate's."""
-
-
-def _spawn_candidate(python, role, keep, pipes):
-    """Fork and exec a fresh interpreter as C with only fds 0-2 and ``keep``; returns its pid.
-
-    ``keep`` maps C's fd number -> our fd; ``pipes`` are C's fd numbers of the harness protocol
-    (C reads ``_candidate``'s code, then its program, from the first).
-    Whether the exec itself worked comes back on a close-on-exec pipe C never sees (as
-    ``subprocess`` does it): a candidate cannot pass its own failure off as the sandbox's.
-    """
-    import fcntl  # noqa: F401 - loaded here, so the child between fork and exec needs no import
-
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _close(err_r)
-            _become_candidate(python, role, keep, pipes, err_w)
-        except BaseException as exc:
-            _write(err_w, _one_line(exc).encode())
-        finally:
-            _exit(127)
-    _close(err_w)
-    failure = _read(err_r, 4096)
-    _close(err_r)
-    if failure:
-        os.waitpid(pid, 0)
-        raise SpawnError(f"cannot start the candidate interpreter {python}: {failure.decode(errors='replace')}")
-    return pid
-
-
-def _become_candidate(python, role, keep, pipes, err_w):
+def _become_candidate(keep):
+    """In a fork of B: keep fds 0-2 and ``keep`` (the sealed frame, the report pipe and B's ends are
+    closed), die with B, and be dumpable again (B is not), so that A's watchdog can read our /proc
+    entries and count our memory."""
     import ctypes  # already loaded by _boot: no import cost
-    import fcntl
     import signal
 
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # C never outlives B
-    top = max(keep) + 1
-    high = {target: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top) for target, fd in keep.items()}
-    err_w = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, top)  # above the targets: nothing clobbers
-    for target, fd in high.items():
-        os.dup2(fd, target)  # inheritable
-    os.closerange(top, err_w)  # the report pipe, the job's pipes, everything else: gone
-    os.closerange(err_w + 1, 1 << 20)
-    for fd in range(3, top):
-        if fd not in keep:
-            try:
-                _close(fd)
-            except OSError:
-                pass
-    os.execv(python, [python, "-I", "-S", "-c", _STUB, role, *map(str, pipes)])
+    libc = ctypes.CDLL(None)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+    last = 2
+    for fd in sorted(keep):
+        os.closerange(last + 1, fd)
+        last = fd
+    os.closerange(last + 1, 1 << 20)
 
 
 # -- tests mode: B runs the tests, C the candidate ----------------------------------------------------
@@ -241,7 +204,8 @@ def _start_peer(h, code):
     pid = os.fork()
     if pid == 0:
         try:
-            _become_forked_candidate((req_r, rep_w), (req_w, rep_r))
+            _become_candidate((req_r, rep_w))
+            candidate_main(req_r, rep_w)
         finally:
             _exit(127)
     _close(req_r)
@@ -252,30 +216,6 @@ def _start_peer(h, code):
     except OSError as exc:
         peer._lost(exc)
     return peer
-
-
-def _watchable():
-    """Make this fork of B (which is not dumpable) dumpable again, so A's watchdog can read its
-    /proc entries and count its memory; and die with B."""
-    import ctypes  # already loaded by _boot: no import cost
-    import signal
-
-    libc = ctypes.CDLL(None)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
-
-
-def _become_forked_candidate(pipes, others):
-    """In C: keep fds 0-2 and the two pipes (the sealed frame, the report pipe and B's ends are
-    closed), die with B, be watchable again (B is not dumpable), then serve the candidate."""
-    _watchable()
-    for fd in others:
-        _close(fd)
-    low, high = sorted(pipes)
-    os.closerange(3, low)
-    os.closerange(low + 1, high)
-    os.closerange(high + 1, 1 << 20)
-    candidate_main("serve", *pipes)
 
 
 def _tests_mode(h, peer, report_fd, secret):
@@ -341,48 +281,53 @@ def _run_tests(peer, prompt, tests, entry_point):
     return {"passed": True}
 
 
-# -- io mode: one fresh C per input, stdout captured ---------------------------------------------------
+# -- io mode: one C per input, stdout captured ----------------------------------------------------------
 
 
-def _io_mode(h, code, report_fd, secret):
-    cases = []
+def _io_cases(h, code, namespace, execute):
+    """Run the program once per input, up to the first case that fails; every case's stdout is kept
+    for the one report, so all of them together are capped too (``kept_bytes``)."""
+    cases, room = [], h["kept_bytes"]
     for text in h["inputs"]:
         try:
-            case = _run_case(h, code, text)
-        except (SpawnError, OSError) as exc:
+            case, kept = _run_case(h, code, text, min(h["output_bytes"], room), namespace, execute)
+        except OSError as exc:
             if not cases:
                 raise  # nothing of the candidate ran yet: the sandbox's failure
             # earlier cases may have left processes behind (up to the process limit)
-            case = {"status": "failed", "reason": f"the next case could not start: {_one_line(exc)}"}
+            case, kept = {"status": "failed", "reason": f"the next case could not start: {_one_line(exc)}"}, 0
         cases.append(case)
+        room -= kept
         if case["status"] != "ok":  # failing here fails the problem, whatever the expected output
             break
-    _report(report_fd, secret=secret, cases=cases)
-    _flush()
-    _exit(0)
+    return cases
 
 
-def _run_case(h, code, text):
+def _run_case(h, code, text, cap, namespace, execute):
+    """One case in a fork of B running the program as ``__main__`` (``_boot._execute``); (case, bytes kept)."""
     import time
 
-    prog_r, prog_w = os.pipe()
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     start = time.monotonic()
-    pid = _spawn_candidate(h["python"], "program", {0: in_r, 1: out_w, 3: prog_r}, (3,))
-    for fd in (prog_r, in_r, out_w):
+    _flush()  # nothing buffered in B may come out of C too
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(in_r, 0)
+            os.dup2(out_w, 1)
+            _become_candidate(())
+            execute(code, namespace)
+        finally:
+            _exit(127)
+    for fd in (in_r, out_w):
         _close(fd)
-    try:
-        _send(prog_w, marshal.dumps(h["code_objects"][0]))
-        _send(prog_w, encode([code, ""]))
-    except OSError:
-        pass  # C is gone already; its end says why
-    _close(prog_w)
-    stdout, killed = _exchange(pid, in_w, out_r, text.encode("utf-8", "surrogatepass"), start + h["case_timeout"], h["output_bytes"])
+    stdout, killed = _exchange(pid, in_w, out_r, text.encode("utf-8", "surrogatepass"), start + h["case_timeout"], cap)
     _, status = os.waitpid(pid, 0)
     end = _end_of(status)
-    return {"status": _case_status(end, killed), "end": end, "killed": killed,
+    case = {"status": _case_status(end, killed), "end": end, "killed": killed,
             "stdout": stdout.decode("utf-8", "replace"), "seconds": round(time.monotonic() - start, 4)}
+    return case, len(stdout)
 
 
 def _exchange(pid, in_w, out_r, data, deadline, cap):
@@ -456,9 +401,7 @@ def _shared_mode(h, code, report_fd, secret, namespace):
     pid = os.fork()
     if pid == 0:
         try:
-            _close(rfd)
-            _close(report_fd)
-            _watchable()  # B is not dumpable; W, which runs the code, must be counted by A's watchdog
+            _become_candidate((wfd,))  # the report pipe closed; watched by A's watchdog
             _worker(code, namespace, wfd, secret)
         finally:  # never back into main(): W must not report, nor outlive its code
             _exit(1)
@@ -466,13 +409,13 @@ def _shared_mode(h, code, report_fd, secret, namespace):
     frames, overflow = _drain(rfd, h["output_bytes"])
     _, status = os.waitpid(pid, 0)
     end = _end_of(status)
-    verdict = _shared_verdict(frames, overflow, end, secret)
+    verdict = _shared_verdict(frames, overflow, end, secret, h["output_bytes"])
     _report(report_fd, secret=secret, end=end, **verdict)
     _exit_like(end)
 
 
 def _drain(fd, cap):
-    """Every frame W (or code in W) wrote, until EOF or ``cap`` bytes."""
+    """Every frame W (or code in W) wrote, until EOF or ``cap`` bytes (the last one maybe cut short)."""
     data = bytearray()
     while len(data) <= cap:
         chunk = _read(fd, 65536)
@@ -488,8 +431,10 @@ def _drain(fd, cap):
     return frames, len(data) > cap or pos != len(data)
 
 
-def _shared_verdict(frames, overflow, end, secret):
+def _shared_verdict(frames, overflow, end, secret, cap):
     """Finished iff W exited 0 and wrote exactly one frame, which carries the secret."""
+    if overflow and len(frames) == 1 and frames[0].startswith(b"l3:" + encode(secret)):  # W's [secret, ...], cut
+        return {"finished": False, "reason": f"the code's `result` is larger than {cap} bytes (output_bytes)"}
     genuine = []
     for frame in frames:
         try:
@@ -680,34 +625,61 @@ def _reaches_proc(path):
 # -- entry point ------------------------------------------------------------------------------------
 
 
+class _Unsealed(Exception):
+    """The sealed frame could not be read (more than B's memory holds, cut short): no secret."""
+
+
 def _unseal(h):
-    """Read the job's sealed frame (the secret, the tests) into ``h``; close its descriptor."""
+    """The secret, once the job's sealed frame (the secret, the tests) is read into ``h`` and closed."""
     fd = h.pop("sealed_fd")
     try:
         h.update(marshal.loads(_receive(fd)))
+        return h.pop("secret")
+    except BaseException as exc:
+        why = _one_line(exc)
     finally:
         _close(fd)
-    return h.pop("secret")
+    raise _Unsealed(f"the harness could not read its sealed job: {why}")  # what it held is freed by now
 
 
-def main(h, code, report_fd, namespace):
-    """Run one harness job in process B; never returns."""
+def main(h, code, report_fd, namespace, execute):
+    """Run one harness job in process B; never returns. ``execute(code, namespace)`` runs a program
+    as ``__main__`` and exits with its status (``_boot._execute``)."""
     secret = None
     try:
-        # tests: C first, a fork of B made before B reads the tests and the secret (see _start_peer)
-        peer = _start_peer(h, code) if h["mode"] == "tests" else None
-        secret = _unseal(h)
+        # C first: forks of B made before B reads the tests and the secret (see _start_peer, _run_case)
         if h["mode"] == "tests":
+            peer = _start_peer(h, code)
+            secret = _unseal(h)
             _tests_mode(h, peer, report_fd, secret)
         elif h["mode"] == "io":
-            _io_mode(h, code, report_fd, secret)
+            cases = _io_cases(h, code, namespace, execute)
+            secret = _unseal(h)
+            _report(report_fd, secret=secret, cases=cases)
+            _flush()
+            _exit(0)
         else:
+            secret = _unseal(h)
             _shared_mode(h, code, report_fd, secret, namespace)
     except BaseException as exc:  # a harness bug or an exhausted limit in B itself
         try:
-            if secret is None and "sealed_fd" in h:
-                secret = _unseal(h)  # so the parent reads this as the harness's error, not a failure
-            _report(report_fd, secret=secret, error=f"harness failed: {_one_line(exc)}")
+            _failed(h, report_fd, secret, exc)
         finally:
             _exit(1)
     _exit(1)
+
+
+def _failed(h, report_fd, secret, exc):
+    """Report what stopped the harness as its error: signed with the secret (read now if it was not
+    yet); unsigned, marked ``sealed: False``, if the sealed frame cannot be read. Only B holds the
+    report pipe, so the parent takes that report for an error too, never for the candidate's."""
+    try:
+        if secret is None and "sealed_fd" in h:
+            secret = _unseal(h)
+    except _Unsealed as unsealed:
+        exc = unsealed
+    why = str(exc) if isinstance(exc, _Unsealed) else f"harness failed: {_one_line(exc)}"
+    if secret is None:
+        _report(report_fd, sealed=False, error=why)
+    else:
+        _report(report_fd, secret=secret, error=why)

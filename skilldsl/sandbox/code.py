@@ -16,18 +16,17 @@
   end normally is the evidence's ``on_failure`` value when the skill gives one, else an error.
 
 ``error`` is kept for what the candidate cannot cause: bad arguments, a sandbox that could not
-start, broken tests, a harness failure.
+start, broken tests, a harness failure (one that could not read its sealed frame included).
 """
 from __future__ import annotations
 
 import ast
 import functools
 import json
+import marshal
 import math
-import os
 import re
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ __all__ = [
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _DETAIL_CHARS = 2000
-_PYTHON = os.path.realpath(sys.executable)  # the candidate interpreter exec'd inside the sandbox
 REQUIRED = object()  # ``on_failure`` not given: a run that did not finish is an error
 
 
@@ -91,6 +89,16 @@ def trusted_prompt(prompt: str, entry_point: str) -> str | None:
         if text is not None and _compiles(text):
             return text
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _tests_prompt(prompt: str, test: str, entry_point: str) -> str | None:
+    """What the tests process runs of the prompt ("" when the tests read no name it binds); None
+    when it does not compile on its own. Cached: best-of-N scores one problem N times."""
+    head = trusted_prompt(prompt, entry_point)
+    if head is None:
+        return None
+    return head if _tests_need(head, test, entry_point) else ""
 
 
 def _tests_need(prompt: str, test: str, entry_point: str) -> bool:
@@ -141,19 +149,24 @@ def _harness_code() -> tuple:
     return tuple(compile(p.read_text(encoding="utf-8"), str(p), "exec", dont_inherit=True) for p in paths)
 
 
-def _harness_job(mode: str, secret: str, limits: Limits, **fields: Any) -> dict:
-    """The harness's part of the job. ``sealed`` fields (the secret; the tests) reach the sandbox in
-    a second frame that only the harness reads, after it has started the candidate's process."""
-    return {"mode": mode, "secret": secret, "code_objects": _harness_code(), "python": _PYTHON,
-            "output_bytes": limits.output_bytes, "sealed": ("secret", "test") if "test" in fields else ("secret",),
-            **fields}
+def _harness_job(mode: str, limits: Limits, **fields: Any) -> dict:
+    """The harness's part of the job. The secret and the tests are not in it: they go to ``run`` as
+    ``sealed``, a second frame that only the harness reads, after it has started the candidate."""
+    return {"mode": mode, "code_objects": _harness_code(), "output_bytes": limits.output_bytes, **fields}
 
 
 def _genuine_report(result: SandboxResult, secret: str) -> dict | None:
-    """The harness's report when there is exactly one and it carries this run's secret."""
+    """The harness's report when there is exactly one and it carries this run's secret; as an
+    ``error`` report, the harness's unsigned one saying it could not read its sealed frame (the
+    secret was in it; only the harness holds the report pipe)."""
     reports = result.harness
-    if len(reports) == 1 and isinstance(reports[0], dict) and reports[0].get("secret") == secret:
-        return {k: v for k, v in reports[0].items() if k != "secret"}
+    if len(reports) != 1 or not isinstance(reports[0], dict):
+        return None
+    report = reports[0]
+    if report.get("secret") == secret:
+        return {k: v for k, v in report.items() if k != "secret"}
+    if report.keys() == {"sealed", "error"} and report["sealed"] is False and isinstance(report["error"], str):
+        return {"error": report["error"]}
     return None
 
 
@@ -166,6 +179,7 @@ def _detail(result: SandboxResult, harness: str) -> dict:
         "limit": result.limit,
         "seconds": round(result.seconds, 4),
         "isolation": list(result.isolation),
+        "isolation_level": result.level,
         "harness": harness,
         "output": output,
     }
@@ -185,18 +199,23 @@ def check_program(
 ) -> Verdict:
     """``code.passes``: True iff ``check(entry_point)`` of the tests returns, the candidate having
     answered every call. A failing, crashing or limit-hitting candidate is ``ok(False)``;
-    ``error`` only for unusable arguments, broken tests or a sandbox that could not run."""
+    ``error`` only for unusable arguments, broken tests, tests the harness cannot read (over 64 MiB,
+    or more than the memory limit holds) or a sandbox that could not run."""
     bad = _bad_inputs(response, test, entry_point, prompt, timeout)
     if bad:
         return Verdict.error(bad)
     limits = limits or Limits(timeout=float(timeout))
-    head = trusted_prompt(prompt, entry_point)
+    secret = secrets.token_hex(16)
+    sealed = {"secret": secret, "test": test}
+    size = len(marshal.dumps(sealed))
+    if size > _candidate._FRAME_CAP:  # refused before anything caches or runs them
+        return Verdict.error(f"code.passes: the tests are larger than the harness reads ({size} bytes, "
+                             f"at most {_candidate._FRAME_CAP})")
+    head = _tests_prompt(prompt, test, entry_point)
     if head is None:
         return _shared_tests(response, test, entry_point, prompt, limits, "the prompt does not compile on its own")
-    secret = secrets.token_hex(16)
-    head = head if _tests_need(head, test, entry_point) else ""
-    job = _harness_job("tests", secret, limits, prompt=head, test=test, entry_point=entry_point)
-    result = run(candidate_program(response, entry_point, prompt), limits=limits, harness=job)
+    job = _harness_job("tests", limits, prompt=head, entry_point=entry_point)
+    result = run(candidate_program(response, entry_point, prompt), limits=limits, harness=job, sealed=sealed)
     if result.status == "error":
         return Verdict.error(result.reason or "sandbox error", **_detail(result, "separate"))
     report, detail = _genuine_report(result, secret), _detail(result, "separate")
@@ -214,7 +233,7 @@ def _shared_tests(response: str, test: str, entry_point: str, prompt: str, limit
     """The documented fallback: tests and candidate in one process behind the audit hooks."""
     secret = secrets.token_hex(16)
     result = run(build_program(response, test, entry_point, prompt), limits=limits,
-                 harness=_harness_job("shared", secret, limits))
+                 harness=_harness_job("shared", limits), sealed={"secret": secret})
     detail = {**_detail(result, "shared"), "fallback": why}
     if result.status == "error":
         return Verdict.error(result.reason or "sandbox error", **detail)
@@ -261,15 +280,18 @@ def _tokens(text: str) -> list:
 
 def io_program(response: Any, inputs: Any, outputs: Any, *, timeout: Any = 6, limits: "Limits | None" = None) -> Verdict:
     """``code.io_passes``: True iff the response's program, run once per input (stdin), exits 0
-    within ``timeout`` seconds per case and prints the expected output every time."""
+    within ``timeout`` seconds per case and prints the expected output every time. Its output is
+    capped at ``output_bytes`` per case and at a 32nd of ``memory_mb`` over all cases (a limit)."""
     bad = _bad_io(response, inputs, outputs, timeout)
     if bad:
         return Verdict.error(bad)
     base = limits or Limits(timeout=float(timeout))
     case_limits = Limits(**{**base.__dict__, "timeout": base.timeout * len(inputs) + 5, "cpu_seconds": base.timeout})
     secret = secrets.token_hex(16)
-    job = _harness_job("io", secret, base, inputs=list(inputs), case_timeout=base.timeout)
-    result = run(extract_code(response), limits=case_limits, harness=job)
+    # the harness holds every case's stdout for its one report: in all at most a 32nd of its memory
+    kept = base.memory_mb << 15
+    job = _harness_job("io", base, inputs=list(inputs), case_timeout=base.timeout, kept_bytes=kept)
+    result = run(extract_code(response), limits=case_limits, harness=job, sealed={"secret": secret})
     detail = _detail(result, "separate")
     if result.status == "error":
         return Verdict.error(result.reason or "sandbox error", **detail)
@@ -339,7 +361,7 @@ def run_skill_code(code: str, inputs: dict, limits: "Limits | dict | None" = Non
         return Verdict.error(f"run: unusable inputs or limits: {exc}")
     secret = secrets.token_hex(16)
     result = run(code, limits=limits, globals=json.loads(payload), files={"inputs.json": payload},
-                 harness=_harness_job("shared", secret, limits))
+                 harness=_harness_job("shared", limits), sealed={"secret": secret})
     detail = _detail(result, "shared")
     if result.status == "error":
         return Verdict.error(f"run: {result.describe()}", **detail)

@@ -193,16 +193,11 @@ def _frame(payload: bytes) -> bytes:
     return len(payload).to_bytes(8, "big") + payload
 
 
-def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: int, **extra: Any) -> bytes:
+def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: int, *,
+         sealed: dict | None = None, **extra: Any) -> bytes:
     """The child's stdin: the job, then the harness's *sealed* fields (the tests, the run's secret),
     each a length-prefixed marshal frame. P reads only the first; the harness reads the second
     itself, once its candidate process exists, so the candidate's memory never held them."""
-    harness = extra.get("harness")
-    sealed = {}
-    if harness is not None:
-        harness = dict(harness)
-        sealed = {k: harness.pop(k) for k in harness.pop("sealed", ())}
-        extra = {**extra, "harness": harness}
     job = {
         "code": code,
         "limits": limits.to_job(),
@@ -213,33 +208,58 @@ def _job(code: str, limits: Limits, uid: int | None, workdir: str, report_fd: in
         "require": not rlimits_only_allowed(),
         **extra,
     }
-    return _frame(marshal.dumps(job)) + _frame(marshal.dumps(sealed))
+    return _frame(marshal.dumps(job)) + _frame(marshal.dumps(sealed or {}))
 
 
 class _Capture:
-    """Reads the child's stdout, stderr and report pipes until EOF, the deadline or the cap."""
+    """Writes the job to the child's stdin while reading its stdout, stderr and report pipes, until
+    EOF, the deadline or the cap: a child that stops reading its job cannot block the caller."""
 
-    def __init__(self, child: Child, cap: int) -> None:
-        self.cap = cap
+    def __init__(self, child: Child, cap: int, job: bytes) -> None:
+        self.cap, self.child = cap, child
         self.stdout_fd, self.stderr_fd, self.report_fd = child.stdout, child.stderr, child.report
         self.buffers = {fd: bytearray() for fd in (self.stdout_fd, self.stderr_fd, self.report_fd)}
         self.over_cap = False
+        self.job = memoryview(job)
+        os.set_blocking(child.stdin, False)
 
     def pump(self, deadline: float, stop_at_cap: bool = True) -> bool:
-        """Read until every pipe is closed (True) or the deadline/cap is hit (False)."""
+        """Feed and read until every output pipe is closed (True) or the deadline/cap is hit (False)."""
         with selectors.DefaultSelector() as sel:
             for fd in self.buffers:
                 sel.register(fd, selectors.EVENT_READ)
-            while sel.get_map():
+            if self.child.stdin >= 0:
+                sel.register(self.child.stdin, selectors.EVENT_WRITE)
+            while any(fd in sel.get_map() for fd in self.buffers):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 for key, _ in sel.select(left):
-                    if not self._read(key.fd):
+                    if key.fd == self.child.stdin:
+                        if not self._write():
+                            sel.unregister(key.fd)
+                            self.stop_feeding()
+                    elif not self._read(key.fd):
                         sel.unregister(key.fd)
                 if self.over_cap and stop_at_cap:
                     return False
         return True
+
+    def _write(self) -> bool:
+        """Write what the pipe takes of the job; False once it is all written or the child is gone."""
+        try:
+            self.job = self.job[os.write(self.child.stdin, self.job):]
+        except BlockingIOError:
+            return True
+        except OSError:  # the child closed its stdin (exited): the rest is not wanted
+            self.job = self.job[:0]
+        return bool(self.job)
+
+    def stop_feeding(self) -> None:
+        """Close the child's stdin: the job is written, or no longer wanted."""
+        if self.child.stdin >= 0:
+            os.close(self.child.stdin)
+            self.child.stdin = -1
 
     def _read(self, fd: int) -> bool:
         chunk = os.read(fd, 65536)
@@ -334,14 +354,15 @@ def _refine(status: str, limit: str | None, stderr: str) -> tuple[str, str | Non
 
 
 def _start_and_wait(code: str, limits: Limits, uid: int | None, workdir: str, extra: dict, start: float):
-    """Start the child, feed it the job, pump its pipes; (capture, why we killed it or None)."""
+    """Start the child, feed it the job while pumping its pipes; (capture, why we killed it or None)."""
     child = spawn()
     try:
-        capture = _Capture(child, limits.output_bytes)
-        _feed(child, _job(code, limits, uid, workdir, child.report_fd_in_child, **extra))
+        job = _job(code, limits, uid, workdir, child.report_fd_in_child, **extra)
+        capture = _Capture(child, limits.output_bytes, job)
         killed = None
         if not capture.pump(start + limits.timeout):  # a child gone early closed its pipes: EOF
             killed = "output" if capture.over_cap else "wall"
+        capture.stop_feeding()
         if killed or child.popen is not None:
             # A Popen child is not reaped yet, so its pid cannot have been reused; a zygote
             # child is killed only while its pipes are open, i.e. while it is still alive.
@@ -355,20 +376,6 @@ def _start_and_wait(code: str, limits: Limits, uid: int | None, workdir: str, ex
     return capture, killed
 
 
-def _feed(child: Child, job: bytes) -> bool:
-    """Write the job to the child's stdin; False if the child is already gone."""
-    try:
-        view = memoryview(job)
-        while view:
-            view = view[os.write(child.stdin, view):]
-    except (BrokenPipeError, OSError):
-        return False
-    finally:
-        os.close(child.stdin)
-        child.stdin = -1
-    return True
-
-
 def run(
     code: str,
     *,
@@ -376,16 +383,18 @@ def run(
     files: dict[str, str] | None = None,
     globals: dict[str, Any] | None = None,
     harness: dict | None = None,
+    sealed: dict | None = None,
 ) -> SandboxResult:
     """Run ``code`` in the sandbox and return how it ended; never raises for the code's sake.
 
     ``files`` are written into the private working directory first; ``globals`` (JSON values)
     are bound in the code's namespace; ``harness`` hands the run to the code-evidence harness
-    (built by :mod:`skilldsl.sandbox.code`), whose reports come back in ``SandboxResult.harness``.
+    (built by :mod:`skilldsl.sandbox.code`), whose reports come back in ``SandboxResult.harness``;
+    ``sealed`` (marshal data: the tests, the secret) reaches only the harness, which reads it itself.
     """
     limits = Limits.of(limits)
     start = time.monotonic()
-    extra = {"files": files or {}, "globals": globals or {}}
+    extra = {"files": files or {}, "globals": globals or {}, "sealed": sealed}
     if harness is not None:
         extra["harness"] = harness
     # The temporary directory is the working directory only when no mount namespace is available.

@@ -17,9 +17,9 @@ __all__ = ["passes", "io_passes"]
 def passes(response: str, test: str, entry_point: str, *, prompt: str = "", timeout: float = 10) -> Verdict:
     """True iff the tests' ``check(candidate)`` returns with ``prompt + response`` as the candidate.
 
-    The tests run in a harness process and call the candidate, which runs in a separate fresh
-    interpreter, over a pipe with plain data; the detail carries the failing output, the exit
-    status and the limit hit.
+    The tests run in a harness process and call the candidate, which runs in a separate process
+    (forked from the harness before the tests reached it), over a pipe with plain data; the detail
+    carries the failing output, the exit status, the limit hit and the isolation level.
     """
     from ..sandbox.code import check_program
 
@@ -36,7 +36,7 @@ def passes(response: str, test: str, entry_point: str, *, prompt: str = "", time
 def io_passes(response: str, inputs: list, outputs: list, *, timeout: float = 6) -> Verdict:
     """True iff the response's program prints ``outputs[i]`` for stdin ``inputs[i]``, every case.
 
-    Each case runs in a fresh interpreter in the sandbox, ``timeout`` seconds each; the outputs
+    Each case runs in a process of its own in the sandbox, ``timeout`` seconds each; the outputs
     are compared outside it (line by line, ignoring runs of white space and trailing blank lines),
     so the expected outputs never enter the sandbox.
     """
