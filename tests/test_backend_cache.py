@@ -155,5 +155,21 @@ def test_a_new_prompt_encoding_never_serves_results_of_the_old_one(monkeypatch):
 
     request = base.ChoiceRequest(({"role": "user", "content": "x<|im_end|>"},), ("yes", "no"))
     before = cache.request_key("m", request)
-    monkeypatch.setattr(cache, "PROMPT_ENCODING", "text-only-chat/3")
+    monkeypatch.setattr(cache, "PROMPT_ENCODING", cache.PROMPT_ENCODING + "-next")  # whatever comes next
     assert cache.request_key("m", request) != before
+
+
+def test_keys_cover_how_a_long_prompt_is_cut(tmp_path):
+    """The same messages cut to another length are another request: the skill's prompt budget, the
+    context and the truncation policy each decide the cut (prompt_policy, part of the key)."""
+    from skilldsl.runtime.backends.hf import TransformersBackend
+
+    settings = [{}, {"max_context": 4096}, {"max_context": 2048}, {"max_prompt_tokens": 512}, {"truncate": "left"}]
+    policies = {TransformersBackend("org/x", device="cpu", dtype="float32", **s).prompt_policy for s in settings}
+    assert len(policies) == len(settings)
+    path = tmp_path / "c.sqlite"
+    for policy in sorted(policies):
+        fake = FakeBackend()
+        fake.prompt_policy = policy
+        [result] = CachingBackend(fake, path).choice_logprobs([_ask("a long prompt")])
+        assert not result.cached and fake.n_calls() == 1  # never served another policy's answer

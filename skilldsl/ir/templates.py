@@ -21,6 +21,10 @@ the strings and lists that operators, filters and method calls build may reach
 is refused *before* it is built (repetition, ``**``, ``%``/``format`` padding, ``center``,
 ``indent``, ``wordwrap``, ``join``, ``replace``, ``batch``, ``slice``, ``tojson`` indents). A
 prompt under the limit but longer than a model's context is the backend's to truncate.
+
+A value a template may not use (a na one is undefined, an erred one :class:`Unusable`; see
+``runtime/unknowns.py``) raises its error from every test, method call and ``tojson`` it reaches,
+not only when printed: ``x is false`` on a broken verdict is no answer.
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from .schema_messages import did_you_mean
 
 __all__ = [
     "MAX_CHARS", "MAX_DIGITS", "FILTERS", "TESTS", "METHODS", "TemplateLimit", "TemplateRefused", "Refusal",
-    "environment", "parse", "refusals", "free_names", "unavailable", "compile_template", "render",
+    "environment", "parse", "refusals", "free_names", "unavailable", "compile_template", "render", "Unusable",
 ]
 
 MAX_CHARS = 1_000_000   # output characters, and characters or items built, per rendering
@@ -106,6 +110,18 @@ class Refusal:
 # -- the environment --------------------------------------------------------------------------
 
 
+class Unusable:
+    """Base of a value no template may look at (``runtime/unknowns.py``'s stand-in for an erred
+    evidence): its ``_fail()`` raises why. The stand-in fails every operation itself; the
+    environment's tests and ``tojson``, which would answer without operating on it, call ``_fail()``."""
+
+    __slots__ = ()
+
+    def _fail(self, *_args, **_kwargs):
+        raise NotImplementedError
+
+
+
 class _NoFolding(CodeGenerator):
     """jinja's code generator without compile-time evaluation, with capped ``~``."""
 
@@ -132,7 +148,8 @@ class _Environment(SandboxedEnvironment):
         super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, optimized=False)
         self.globals.clear()
         self.filters = _filters()
-        self.tests = {name: test for name, test in self.tests.items() if name in TESTS}
+        self.tests = {name: _strict(name, test) for name, test in self.tests.items() if name in TESTS}
+        self.policies["json.dumps_kwargs"] = {**self.policies["json.dumps_kwargs"], "default": _unserialisable}
 
     def call_binop(self, context, operator: str, left, right):
         _check_binop(operator, left, right)
@@ -149,8 +166,44 @@ class _Environment(SandboxedEnvironment):
         name = getattr(__obj, "__name__", type(__obj).__name__)
         if not _callable(__obj):
             raise TemplateRefused(f"calling {name!r} is not allowed in a skill template")
+        for arg in (*args, *kwargs.values()):  # loop.changed(x) would compare x by identity only
+            _raise_unknown(arg)
         result = __context.call(__obj, *args, **kwargs)
         return result if name in _GIVEN_BACK else _spent(result, f"{name}()")
+
+
+def _raise_unknown(value, undefined: bool = True) -> None:
+    """Raise the error of an unknown value: an erred stand-in, and (``undefined``) an undefined one
+    (a na value or a missing name)."""
+    if isinstance(value, Unusable):
+        value._fail()
+    if undefined and isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+
+
+_ASKS_DEFINED = frozenset({"defined", "undefined"})  # the tests that may look at an undefined value
+
+
+def _strict(name: str, test):
+    """``test`` raising the error of an unknown operand instead of answering about it (``x is
+    false`` on a broken verdict is not "no"): an erred one always, an undefined one unless it is
+    the subject of ``defined``/``undefined``."""
+    skip = 1 if hasattr(test, "jinja_pass_arg") else 0
+
+    @functools.wraps(test)
+    def strict(*args, **kwargs):
+        operands = (*args[skip:], *kwargs.values())
+        for i, value in enumerate(operands):
+            _raise_unknown(value, undefined=i > 0 or name not in _ASKS_DEFINED)
+        return test(*args, **kwargs)
+
+    return strict
+
+
+def _unserialisable(value):
+    """``tojson``'s fallback: an unknown value raises its own error; anything else json's TypeError."""
+    _raise_unknown(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _callable(obj) -> bool:
@@ -455,16 +508,16 @@ def compile_template(source: str):
     return environment().from_string(tree)
 
 
-def render(source: str, context: dict, limit: int = MAX_CHARS) -> str:
-    """Render ``source``; :class:`TemplateLimit` as soon as the output passes ``limit`` characters
-    or the values built pass ``limit`` characters or items."""
-    token = _BUDGET.set(_Budget(limit))
+def render(source: str, context: dict) -> str:
+    """Render ``source``; :class:`TemplateLimit` as soon as the output passes :data:`MAX_CHARS`
+    characters or the values built pass :data:`MAX_CHARS` characters or items."""
+    token = _BUDGET.set(_Budget(MAX_CHARS))
     try:
         parts, size = [], 0
         for chunk in compile_template(source).generate(context):
             size += len(chunk)
-            if size > limit:
-                raise TemplateLimit(f"the rendered prompt passes {limit:,} characters")
+            if size > MAX_CHARS:
+                raise TemplateLimit(f"the rendered prompt passes {MAX_CHARS:,} characters")
             parts.append(chunk)
         return "".join(parts)
     finally:

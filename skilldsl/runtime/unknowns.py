@@ -4,8 +4,11 @@ A prompt never shows a missing value as text ("None") and never turns a broken e
 judgment. A ``na`` value stands in the template as *undefined*: a template may test it
 (``{% if reference is defined %}``, ``{{ reference | default("none") }}``); any other use makes
 the evidence ``na``, for the same reason. An ``error`` value stands in as an object that fails
-every use — printing, testing its truth, iterating, reading a field — with its reason, so the
-evidence is an ``error`` too; template tests and filters cannot hide it.
+every use — printing, testing its truth, iterating, reading a field, comparing, hashing, showing
+it in a list — with its reason, so the evidence is an ``error`` too. The environment
+(:mod:`skilldsl.ir.templates`) does its part for what would answer without using the value: its
+tests, method calls and ``tojson`` raise the error of an unknown operand (a na one passes only
+``defined``/``undefined``), so neither ``x is false`` nor ``default`` hides a broken evidence.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any
 
 from ..values import Value
 
-__all__ = ["shown", "render_failure", "UnknownValueError"]
+__all__ = ["shown", "render_failure", "UnknownValueError", "MissingValueError"]
 
 
 class UnknownValueError(Exception):
@@ -25,23 +28,39 @@ class UnknownValueError(Exception):
         self.value = value
 
 
-class _Broken:
-    """An erred value in a prompt: every use raises (not a jinja Undefined, so ``is defined`` and
-    ``default`` do not swallow it)."""
+class MissingValueError(UnknownValueError):
+    """A template used a ``na`` value (raised by its undefined stand-in, ``exc=partial(cls, value)``)."""
 
-    __slots__ = ("_value",)
+    def __init__(self, value: Value, _message: str = ""):
+        super().__init__(value)
 
-    def __init__(self, value: Value):
-        object.__setattr__(self, "_value", value)
 
-    def _fail(self, *_args: Any, **_kwargs: Any):
-        raise UnknownValueError(object.__getattribute__(self, "_value"))
+def _raise_its_error(self, *_args: Any, **_kwargs: Any):
+    raise UnknownValueError(object.__getattribute__(self, "_value"))
 
-    __getattr__ = __str__ = __bool__ = __iter__ = __len__ = __getitem__ = __contains__ = _fail
-    __int__ = __float__ = __add__ = __radd__ = __mul__ = __format__ = __html__ = _fail
 
-    def __repr__(self) -> str:
-        return "<error>"
+@functools.lru_cache(maxsize=1)
+def _broken_class():
+    from ..ir.templates import Unusable  # jinja2 is only needed once a prompt is rendered
+
+    class _Broken(Unusable):
+        """An erred value in a prompt: every use raises, comparing, hashing and showing it among
+        others (not a jinja Undefined, so ``is defined`` and ``default`` do not swallow it)."""
+
+        __slots__ = ("_value",)
+
+        def __init__(self, value: Value):
+            object.__setattr__(self, "_value", value)
+
+        _fail = _raise_its_error
+        __getattr__ = __str__ = __repr__ = __format__ = __html__ = __bool__ = __hash__ = _fail
+        __iter__ = __len__ = __getitem__ = __contains__ = __reversed__ = __call__ = _fail
+        __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _fail
+        __int__ = __float__ = __complex__ = __index__ = __round__ = __abs__ = __neg__ = __pos__ = _fail
+        __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _fail
+        __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _fail
+
+    return _Broken
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,21 +68,13 @@ def _undefined_class():
     from jinja2 import StrictUndefined  # jinja2 is only needed once a prompt is rendered
 
     class _Missing(StrictUndefined):
-        """A na value in a prompt: undefined, so templates can test for it; other uses fail."""
+        """A na value in a prompt: undefined, so templates can test for it; other uses fail, showing
+        it (``{{ [x] }}``) and the numeric operations jinja's Undefined leaves to Python too."""
 
         __slots__ = ()
+        __repr__ = __abs__ = __round__ = __index__ = StrictUndefined._fail_with_undefined_error
 
     return _Missing
-
-
-def _na_error(value: Value) -> type:
-    """An exception type jinja can raise for this na value, carrying it."""
-
-    class MissingValueError(UnknownValueError):
-        def __init__(self, _message: str = ""):
-            super().__init__(value)
-
-    return MissingValueError
 
 
 def shown(value: Value, name: str) -> Any:
@@ -73,8 +84,9 @@ def shown(value: Value, name: str) -> Any:
         return value.value
     if value.is_na:
         reason = f"{name!r} is na: {value.reason}" if value.reason else f"{name!r} is na"
-        return _undefined_class()(hint=reason, name=name, exc=_na_error(Value("na", None, reason)))
-    return _Broken(Value("error", None, f"{name!r} is an error: {value.reason}"))
+        error = functools.partial(MissingValueError, Value("na", None, reason))  # jinja calls it with its message
+        return _undefined_class()(hint=reason, name=name, exc=error)
+    return _broken_class()(Value("error", None, f"{name!r} is an error: {value.reason}"))
 
 
 def render_failure(exc: BaseException) -> "Value | None":

@@ -21,6 +21,7 @@ passes every content through :func:`neutralise` first.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
@@ -39,6 +40,7 @@ __all__ = [
     "cut_off",
     "describe",
     "TextOnlyChat",
+    "any_of",
     "neutralise",
     "CONTROL_TOKENS",
 ]
@@ -149,12 +151,10 @@ class Backend(Protocol):
 
 # -- message content is text --------------------------------------------------------------------
 
-_PLACEHOLDERS = range(0xE000, 0xF900)  # Unicode private use: no chat template or tokenizer treats them
-
-
 # How messages become tokens; part of every LLM-cache key, so a change here never serves results
-# computed under the old encoding (version 2: content is only ever text, see TextOnlyChat).
-PROMPT_ENCODING = "text-only-chat/2"
+# computed under the old encoding (version 2: content is only ever text, see TextOnlyChat; version 3:
+# added tokens that are not marked special are control tokens too, see hf._control_tokens).
+PROMPT_ENCODING = "text-only-chat/3"
 
 
 class TextOnlyChat:
@@ -164,15 +164,16 @@ class TextOnlyChat:
     strings becoming control tokens; ``encode_plain(text)`` tokenizes every character as text;
     ``specials`` are the strings the tokenizer reads as control tokens. A content holding none of
     them, and no piece of one at either end (which the template's own text could complete), takes
-    the usual path: template, then ``encode``. Otherwise each such string is swapped for a private-use
-    placeholder before the template runs, and encoded with ``encode_plain`` where its placeholder
-    landed: the chat template alone makes control tokens.
+    the usual path: template, then ``encode``. Otherwise each such string is swapped for a placeholder
+    before the template runs, and encoded with ``encode_plain`` where its placeholder landed: the
+    chat template alone makes control tokens. A placeholder holds a random mark drawn per call (one
+    that no content holds), so no content can spell one or run out of them.
     """
 
     def __init__(self, template: Callable, encode: Callable, encode_plain: Callable, specials):
         specials = sorted({str(s) for s in specials if s}, key=len, reverse=True)
         self._template, self._encode, self._encode_plain = template, encode, encode_plain
-        self._find = re.compile("|".join(map(re.escape, specials))) if specials else None
+        self._find = any_of(specials)
         self._heads = tuple(sorted({s[:i] for s in specials for i in range(1, len(s))}, key=len, reverse=True))
         self._tails = tuple(sorted({s[i:] for s in specials for i in range(1, len(s))}, key=len, reverse=True))
         self._ends = {h[-1] for h in self._heads}, {t[0] for t in self._tails}  # quick rejection
@@ -192,20 +193,18 @@ class TextOnlyChat:
         return bool(head or (text[:1] in self._ends[1] and text.startswith(self._tails)) or self._find.search(text))
 
     def _masked_ids(self, messages: list[dict]) -> list[int]:
-        used = "".join(m["content"] for m in messages)
-        free = (chr(c) for c in _PLACEHOLDERS if chr(c) not in used)
-        slots: dict[str, str] = {}  # placeholder -> the text it stands for
+        mark = _fresh_mark("".join(m["content"] for m in messages))
+        placeholders: dict[str, str] = {}  # the text a placeholder stands for -> the placeholder
 
         def slot(text: str) -> str:
-            mark = next((k for k, v in slots.items() if v == text), None) or next(free)
-            slots[mark] = text
-            return mark
+            return placeholders.setdefault(text, f"{mark}{len(placeholders)}\ue001")
 
         for m in messages:
             m["content"] = self._mask(m["content"], slot)
+        texts = {placeholder: text for text, placeholder in placeholders.items()}
         ids: list[int] = []
-        for piece in re.split(f"([{''.join(slots)}])", self._template(messages)):
-            ids += self._encode_plain(slots[piece]) if piece in slots else self._encode(piece) if piece else []
+        for piece in re.split(f"({re.escape(mark)}[0-9]+\ue001)", self._template(messages)):
+            ids += self._encode_plain(texts[piece]) if piece in texts else self._encode(piece) if piece else []
         return ids
 
     def _mask(self, text: str, slot: Callable[[str], str]) -> str:
@@ -219,6 +218,22 @@ class TextOnlyChat:
         return text
 
 
+def any_of(spellings) -> "re.Pattern | None":
+    """A pattern matching any of ``spellings`` (the longest where several start at one place), or
+    None if there are none."""
+    spellings = sorted({str(s) for s in spellings if s}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, spellings))) if spellings else None
+
+
+def _fresh_mark(text: str) -> str:
+    """The opening of one call's placeholders: private-use characters (no chat template or tokenizer
+    treats them) around 64 random bits, drawn again in the unlikely case that ``text`` holds it."""
+    while True:
+        mark = f"\ue000{secrets.token_hex(8)}\ue001"
+        if mark not in text:
+            return mark
+
+
 # Control-token spellings of the common chat templates (ChatML, Llama 2/3, Mistral, Gemma, Phi,
 # DeepSeek), for backends that cannot ask the server's tokenizer for its own list.
 CONTROL_TOKENS = re.compile(
@@ -227,8 +242,8 @@ CONTROL_TOKENS = re.compile(
 )
 
 
-def neutralise(text: str, specials: "re.Pattern | None" = None) -> str:
-    """``text`` with every control-token spelling (``specials``, default :data:`CONTROL_TOKENS`)
-    broken by a word joiner (U+2060, invisible) after its first character: for a backend that sends
-    text to a server, where the server's tokenizer would read the spelling as the token."""
-    return (specials or CONTROL_TOKENS).sub(lambda m: m.group()[0] + "\u2060" + m.group()[1:], text)
+def neutralise(text: str) -> str:
+    """``text`` with every control-token spelling (:data:`CONTROL_TOKENS`) broken by a word joiner
+    (U+2060, invisible) after its first character: for a backend that sends text to a server, where
+    the server's tokenizer would read the spelling as the token."""
+    return CONTROL_TOKENS.sub(lambda m: m.group()[0] + "\u2060" + m.group()[1:], text)

@@ -1,8 +1,10 @@
 """On-disk cache of LLM results, and a backend wrapper that serves from it.
 
 Keys are sha256 over canonical JSON of (backend name, request kind, messages, options or
-constraint, decoding settings): the backend name carries model id, quantisation and dtype, so
-a different model or precision never hits another's entries. Values are the result fields as
+constraint, decoding settings, prompt encoding): the backend name carries model id, quantisation
+and dtype, so a different model or precision never hits another's entries, and the backend's
+``prompt_policy`` (prompt budget, context, truncation) is added to it, so neither does a prompt
+cut another way. Values are the result fields as
 JSON. The store is one sqlite file (WAL journal, busy timeout) so several processes can read
 and write it at once; a locked cache degrades to a miss, never to a failure, and a damaged one
 is set aside and rebuilt, with a warning (:class:`ResultCache`).

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import partial
 
 from .base import (
-    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, TextOnlyChat, attempt,
-    check_options, cut_off, describe,
+    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, TextOnlyChat, any_of,
+    attempt, check_options, cut_off, describe,
 )
 from .constraints import IndexCache, constraint_key, constraint_regex
 from .prefix import prefix_groups
@@ -101,7 +102,6 @@ class TransformersBackend:
         self.truncate = truncate
         self._max_context = max_context
         self.max_prompt_tokens = int(max_prompt_tokens) if max_prompt_tokens else None
-        self.prompt_policy = f":prompt<={self.max_prompt_tokens}:{truncate}"  # part of the LLM-cache key
         self._constraint_cache = constraint_cache
         self.prefix_reuse = prefix_reuse
         self.min_shared_prefix = min_shared_prefix
@@ -112,7 +112,7 @@ class TransformersBackend:
         self._tok = self._model = None
         self._option_cache: dict[str, list[int]] = {}
         self._indexes: IndexCache | None = None
-        self._chat: tuple | None = None  # (tokenizer, its TextOnlyChat)
+        self._chat: tuple | None = None  # (tokenizer, its TextOnlyChat, its _unsplit_tokens pattern)
 
     # ---------------------------------------------------------------- identity and loading
     def _name(self) -> str:
@@ -169,6 +169,12 @@ class TransformersBackend:
             return int(self._max_context)
         return min(int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048), 8192)
 
+    @property
+    def prompt_policy(self) -> str:
+        """How a long prompt is cut, part of the LLM-cache key: the prompt budget, the context (none
+        given: the model's, which ``name`` already identifies) and the truncation policy."""
+        return f":prompt<={self.max_prompt_tokens}:context<={self._max_context or 'model'}:{self.truncate}"
+
     def prompt_limit(self, answer_tokens: int) -> int:
         """The most prompt tokens a request may have: what the context leaves for the answer, and
         at most the skill's ``settings.max_prompt_tokens``."""
@@ -188,8 +194,14 @@ class TransformersBackend:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _plain(self, text: str) -> list[int]:
-        """Ids of ``text`` as text: a control-token spelling is tokenized as its characters."""
-        return self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        """Ids of ``text`` as text: a control-token spelling is tokenized as its characters.
+        ``split_special_tokens`` covers the special tokens; an added token not marked special
+        (which the tokenizer matches all the same) is cut after its first character."""
+        tok, whole = self.tokenizer, self._prompt_encoding()[1]
+        pieces = _cut_spellings(text, whole) if whole is not None else [text]
+        if len(pieces) == 1:
+            return tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        return [i for ids in tok(pieces, add_special_tokens=False, split_special_tokens=True)["input_ids"] for i in ids]
 
     def _render_ids(self, messages) -> list[int]:
         """The chat-templated prompt: message content only ever text (see ``base.TextOnlyChat``)."""
@@ -197,11 +209,17 @@ class TransformersBackend:
         return self._text_only().ids(messages)
 
     def _text_only(self) -> TextOnlyChat:
-        """The prompt encoder of the loaded tokenizer (built once per tokenizer)."""
+        """The prompt encoder of the loaded tokenizer."""
+        return self._prompt_encoding()[0]
+
+    def _prompt_encoding(self) -> tuple:
+        """(the loaded tokenizer's prompt encoder, a pattern of the added tokens ``split_special_tokens``
+        leaves whole or None), built once per tokenizer."""
         tok = self.tokenizer
         if self._chat is None or self._chat[0] is not tok:
-            self._chat = (tok, TextOnlyChat(self._chat_template, self._encode, self._plain, _control_tokens(tok)))
-        return self._chat[1]
+            chat = TextOnlyChat(self._chat_template, self._encode, self._plain, _control_tokens(tok))
+            self._chat = (tok, chat, any_of(_unsplit_tokens(tok)))
+        return self._chat[1:]
 
     def prompt_ids(self, messages, limit: int) -> tuple[list[int], bool]:
         """Chat-templated prompt ids, cut to ``limit`` tokens by the truncation policy.
@@ -504,9 +522,33 @@ def _cache_keyword(model) -> str:
 
 
 def _control_tokens(tokenizer) -> set[str]:
-    """The strings ``tokenizer`` reads as control tokens: its special tokens, added or named."""
-    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
-    return {t.content for t in added.values() if getattr(t, "special", False)} | set(tokenizer.all_special_tokens)
+    """The strings ``tokenizer`` reads as control tokens: every added token (Qwen's ``<think>`` and
+    ``<tool_call>`` are not marked special, and are single tokens all the same) and its named
+    special tokens."""
+    return {t.content for t in _added(tokenizer)} | set(tokenizer.all_special_tokens)
+
+
+def _unsplit_tokens(tokenizer) -> set[str]:
+    """The added tokens that ``split_special_tokens`` does not split (those not marked special), but
+    for one-character ones: such a character has no other spelling."""
+    return {t.content for t in _added(tokenizer) if not getattr(t, "special", False) and len(t.content) > 1}
+
+
+def _added(tokenizer) -> list:
+    """The tokenizer's added tokens, but for runs of whitespace (CodeGen's and Phi-2's indentation
+    tokens are added, not special): they are how the model reads indentation, never a control."""
+    added = (getattr(tokenizer, "added_tokens_decoder", None) or {}).values()
+    return [t for t in added if t.content.strip()]
+
+
+def _cut_spellings(text: str, pattern: "re.Pattern") -> list[str]:
+    """``text`` in pieces none of which holds a whole match of ``pattern``: each match is cut after
+    its first character (the leftmost match first, so no piece holds an earlier one)."""
+    pieces, start = [], 0
+    while (found := pattern.search(text, start)) is not None:
+        pieces.append(text[start:found.start() + 1])
+        start = found.start() + 1
+    return pieces + [text[start:]]
 
 
 def _unservable() -> tuple:

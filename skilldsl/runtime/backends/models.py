@@ -371,6 +371,10 @@ def _load_converted(converted: Path, dtype, resolved: ResolvedModel):
 
 
 def _converted_dir(resolved: ResolvedModel, dtype) -> Path:
+    """Where the converted copy of ``resolved`` at ``dtype`` is kept. Known limit (not mended): the
+    key is the GGUF's path, size and mtime, not its content nor the transformers release that
+    converted it, so a copy an older release made (its tokenizer included) is reused after an
+    upgrade; the checksum manifest proves only that the copy is the one written."""
     src = Path(resolved.path) / resolved.gguf_file
     stat = src.stat()
     key = hashlib.sha256(f"{src.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
