@@ -3,17 +3,23 @@
 plugin can write into. Every skill here is decided by verifiers: no model loads."""
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
 from skilldsl.cli import main
 from skilldsl.eval.formats import jsonrows, read_dataset
-from skilldsl.eval.formats.jsonrows import RowError, parse_row, read_document
+from skilldsl.eval.formats.common import read_numbered
+from skilldsl.eval.formats.jsonrows import BOM, RowError, parse_row, read_document
+from skilldsl.eval.formats.samples import convert_samples
+from skilldsl.eval.items import EvalError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures" / "eval"
@@ -282,3 +288,157 @@ def test_json_lines_whose_first_row_is_a_cut_list_lose_only_that_row():
 @pytest.mark.parametrize("data, rows", [(b"", []), (b" \n", []), (b"[]", []), (b"[1,2]\n[3]\n", [(1, [1, 2]), (2, [3])])])
 def test_empty_files_and_json_lines_of_lists(data, rows):
     assert read_document(data) == rows
+
+
+# ---------------------------------------------------------------- text inside a row, arrays, gzip, size, --limit
+def test_a_check_list_given_as_text_is_read_by_the_row_parser(tmp_path):
+    # json.loads on the field itself: a 5,000-deep or 5,000-digit list ended eval with an internal error
+    lists = {"deep": "[" * 5000 + "]" * 5000, "digits": "[" + "1" * 5000 + "]", "cut": '["a", ', "ok": '["Is it short?"]'}
+    path = tmp_path / "o.jsonl"
+    path.write_text("".join(json.dumps({"id": k, "prompt": "p", "chosen": "a", "rejected": "b", "check_list": v}) + "\n"
+                            for k, v in lists.items()), encoding="utf-8")
+    data = read_dataset(path, "openrs")
+    assert [(i.id, i.inputs["checklist"]) for i in data.items] == [("ok", ["Is it short?"])]
+    why = {s.id: s.reason for s in data.skipped}
+    assert "nested deeper than 100" in why["deep"] and "invalid JSON" in why["digits"] and "invalid JSON" in why["cut"]
+    assert all(r.startswith("field 'check_list' is neither a list nor a JSON list") for r in why.values())
+
+
+@pytest.mark.parametrize("stray", ['{"id": "2"}]', ']{"id": "2"}', '{"id": "2"}]]'])
+def test_a_stray_bracket_in_a_json_array_costs_only_its_element(stray):
+    # a `]` at depth 0 with text after it ended the array reading: nearly every row was lost
+    elements = [json.dumps({"id": str(i)}) for i in range(1, 6)]
+    elements[1] = stray
+    rows = read_document(("[\n  " + ",\n  ".join(elements) + "\n]\n").encode())
+    assert [v for _, v in rows if not isinstance(v, RowError)] == [{"id": str(i)} for i in (1, 3, 4, 5)]
+    assert rows[1][0] == 2 and "element starting on line 3" in str(rows[1][1])
+    junk = read_document(b'[{"id": "1"},\n {"id": "2"}] x\n')  # the array closed, then more text
+    assert junk[0] == (1, {"id": "1"}) and "text after the array's closing ']' on line 2" in str(junk[1][1])
+
+
+def test_json_lines_of_lists_are_still_rows_after_a_stray_bracket_rule():
+    assert read_document(b'[1, 2]\n{"a": 1}\n[3]\n') == [(1, [1, 2]), (2, {"a": 1}), (3, [3])]
+    assert read_document(b'[{"a": 1}]\n[{"b": 2}]\n') == [(1, [{"a": 1}]), (2, [{"b": 2}])]
+
+
+def test_every_bad_element_of_a_long_array_names_its_own_line():
+    # (line numbers came from copying the rest of the text per bad element: 40k of them took 269 s)
+    n = 4000
+    lines = ["["] + ['{"id": %d},' % k if k % 2 else "{oops}," for k in range(1, n + 1)] + ['{"id": "last"}', "]"]
+    rows = read_document("\n".join(lines).encode())
+    bad = [(number, str(value)) for number, value in rows if isinstance(value, RowError)]
+    assert len(rows) == n + 1 and len(bad) == n // 2
+    assert all(why.endswith(f"(element starting on line {number + 1})") for number, why in bad)
+
+
+def humaneval_rows(n: int) -> list:
+    return [json.dumps({"task_id": f"T/{k}", "prompt": "def f():\n", "canonical_solution": f"    return {k}\n" * 20,
+                        "test": "def check(f): pass", "entry_point": "f"}).encode() + b"\n" for k in range(n)]
+
+
+def test_a_cut_gzip_file_loses_only_the_row_it_cuts(tmp_path, capsys):
+    whole = gzip.compress(b"".join(humaneval_rows(60)))
+    cut = tmp_path / "HumanEval.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    samples, skipped = convert_samples("humaneval", cut)
+    assert samples and [s["id"] for s in samples] == [f"T/{k}" for k in range(len(samples))]
+    assert [s.row for s in skipped] == [f"HumanEval.jsonl.gz:{len(samples) + 1}"]
+    assert "the compressed file is cut" in skipped[0].reason
+    out = tmp_path / "he.jsonl"
+    assert main(["convert", "humaneval", str(cut), "-o", str(out)]) == 0  # was an internal error (exit 70)
+    assert len(out.read_text().splitlines()) == len(samples)
+    assert "the compressed file is cut" in capsys.readouterr().err
+
+
+def test_a_gzip_file_cut_between_rows_says_rows_are_missing(tmp_path):
+    packer = zlib.compressobj(wbits=31)  # gzip, flushed after each row: the cut falls between rows
+    cut = tmp_path / "rows.jsonl.gz"
+    cut.write_bytes(b"".join(packer.compress(row) + packer.flush(zlib.Z_FULL_FLUSH) for row in humaneval_rows(3)))
+    rows = read_numbered(cut)
+    assert [n for n, _ in rows] == [1, 2, 3, 4] and all(isinstance(r, dict) for _, r in rows[:3])
+    assert isinstance(rows[3][1], RowError) and "the compressed file is cut" in str(rows[3][1])
+
+
+def test_a_file_that_is_not_gzip_is_a_user_error(tmp_path, capsys):
+    path = tmp_path / "HumanEval.jsonl.gz"
+    path.write_bytes(b"".join(humaneval_rows(2)))
+    with pytest.raises(EvalError, match="HumanEval.jsonl.gz: cannot decompress"):
+        read_numbered(path)
+    assert main(["eval", "math_answer", str(path), "--format", "candidates", "--no-progress"]) == 1
+    assert "cannot decompress" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bom", [b"", BOM])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_the_size_cap_counts_the_row_not_its_line_ending_or_bom(monkeypatch, bom, ending):
+    monkeypatch.setattr(jsonrows, "MAX_ROW_BYTES", 100)
+    row = b'{"pad": "' + b"y" * 89 + b'"}'
+    over = row[:-2] + b'y"}'
+    assert (len(row), len(over)) == (100, 101)
+    data = bom + row + ending + over + ending + b"[3]" + ending
+    for rows in (list(jsonrows.read_lines(io.BytesIO(data))), read_document(data)):
+        assert rows[0] == (1, json.loads(row)) and rows[2] == (3, [3])
+        assert "larger than 100 bytes" in str(rows[1][1])
+    array = read_document(bom + b"[\n    " + row + b"," + ending + b"    " + over + ending + b"]" + ending)
+    assert array[0] == (1, json.loads(row)) and "larger than 100 bytes" in str(array[1][1])
+    assert list(jsonrows.read_lines(io.BytesIO(bom + row + b"\r"))) == [(1, json.loads(row))]  # last line, no LF
+
+
+def limited_file(tmp_path) -> Path:
+    path = tmp_path / "lim.jsonl"  # items on lines 1, 3 and 4; bad rows on lines 2 and 5
+    path.write_bytes(b"\n".join([candidates(0), b"{oops", candidates(1), candidates(2), b'{"oops"']) + b"\n")
+    return path
+
+
+def test_a_limit_reports_only_the_skips_among_the_rows_it_reads(tmp_path, capsys):
+    path = limited_file(tmp_path)
+    assert main(["rank", "math_answer", str(path), "--limit", "1", "--no-progress"]) == 0  # line 5 made it 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["c0"] and "skipped" not in err
+    assert main(["rank", "math_answer", str(path), "--limit", "2", "--no-progress"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("row") for r in rows if r["status"] == "skipped"] == ["lim.jsonl:2"]
+    assert main(["eval", "math_answer", str(path), "--format", "candidates", "--limit", "2", "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 2 and [r["row"] for r in summary["skipped"]["rows"]] == ["lim.jsonl:2"]
+
+
+def test_convert_with_a_limit_reports_only_the_skips_among_the_rows_it_reads(tmp_path, capsys):
+    path = tmp_path / "he.jsonl"
+    path.write_bytes(b"".join(humaneval_rows(2)) + b"{oops\n")
+    assert main(["convert", "humaneval", str(path), "--limit", "1", "-o", str(tmp_path / "out.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "skipped he.jsonl" not in err and "(0 rows skipped)" in err
+
+
+def test_a_solution_given_as_python_text_is_read_under_the_parsers_limits(tmp_path):
+    # graded solutions may be a Python literal; one the parser cannot hold ended convert with an internal error
+    row = {"question": "1+1?", "ground_truth": "#### 2"}
+    row.update({s: {"solution": "2", "is_correct": True} for s in ("6b_finetuning", "6b_verification",
+                                                                 "175b_finetuning", "175b_verification")})
+    hostile = {**row, "6b_finetuning": "-" * 100_000 + "1", "6b_verification": "(" * 300 + ")" * 300}
+    (tmp_path / "example_model_solutions.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(hostile) + "\n")
+    samples, skipped = convert_samples("gsm8k-solutions", tmp_path)
+    assert len(samples) == 4 + 2
+    assert {s.row: s.reason for s in skipped} == {
+        "example_model_solutions.jsonl:2:6b_finetuning": "field '6b_finetuning' is not a solution object",
+        "example_model_solutions.jsonl:2:6b_verification": "field '6b_verification' is not a solution object"}
+
+
+def test_a_lone_surrogate_in_a_row_costs_no_row(tmp_path):
+    # "b\ud800" is valid JSON (an escaped lone surrogate) with no UTF-8 form: writing its result line
+    # ended score with exit 70 and lost every later row, on stdout and in an -o file alike
+    rows = [{"id": "a", "prompt": "2+2?", "response": "The answer is 4.", "reference": "4"},
+            {"id": "b\ud800", "prompt": "2+2?\ud800", "response": "The answer is 4. \udcff", "reference": "4"},
+            {"id": "c", "prompt": "2+2?", "response": "The answer is 4.", "reference": "4"}]
+    data, out = tmp_path / "sur.jsonl", tmp_path / "out.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="ascii")
+    env = {k: v for k, v in os.environ.items() if k != "SKILLDSL_PLUGINS"}
+    for extra in ([], ["-o", str(out)]):
+        proc = subprocess.run([sys.executable, "-m", "skilldsl", "score", "math_answer", str(data), "--no-progress",
+                               *extra], cwd=ROOT, capture_output=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        written = out.read_bytes() if extra else proc.stdout
+        records = [json.loads(line) for line in written.decode("utf-8").splitlines()]  # valid UTF-8 ...
+        assert [r["id"] for r in records] == ["a", "b\ud800", "c"]  # ... reading back to the same value
+        assert [(r["status"], r["reward"]) for r in records] == [("ok", 1.0)] * 3

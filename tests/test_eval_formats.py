@@ -79,6 +79,27 @@ def test_a_reference_list_must_hold_texts(tmp_path):
     assert reasons(d) == {"field 'reference' should be text or a non-empty list of texts"}
 
 
+def test_a_list_reference_reaches_only_a_skill_that_reads_it_as_alternatives(tmp_path):
+    # the reader accepted a list for any skill: one whose `reference` is plain text got the list
+    # (the runtime then erred on it, counted as the skill's error, or a scorer read it as it was)
+    from skilldsl.eval import run_eval
+    from skilldsl.eval.fake import FakeScorer
+
+    path = tmp_path / "o.jsonl"
+    path.write_text("".join(json.dumps({"id": k, "prompt": "p", "chosen": "a {2}", "rejected": "b {1}", "reference": ref})
+                            + "\n" for k, ref in (("listed", ["D", "J"]), ("one", "D"))), encoding="utf-8")
+    inputs = {"prompt": "text", "response": "text"}
+    plain = FakeScorer("pointwise", inputs={**inputs, "reference": "text"})
+    run = run_eval(plain, path, fmt="openrs", progress=False)
+    assert [r["id"] for r in run.records] == ["one"] and run.summary["errors"] == 0
+    (skip,) = run.summary["skipped"]["rows"]
+    assert skip["id"] == "listed" and "'reference' is a list of answers" in skip["reason"]
+    assert not any(isinstance(sample.get("reference"), list) for sample in plain.seen)
+    reads = FakeScorer("pointwise", inputs={**inputs, "reference": {"type": "text", "visibility": "reference"}})
+    run = run_eval(reads, path, fmt="openrs", progress=False)
+    assert [r["id"] for r in run.records] == ["listed", "one"] and run.summary["skipped"]["count"] == 0
+
+
 def test_openrs_generic_and_candidates():
     d = read_dataset(FIX / "openrs.jsonl")
     assert d.format == "openrs" and [i.id for i in d.items] == ["o1", "o2"]

@@ -230,3 +230,130 @@ def test_an_error_caught_in_a_when_condition_is_listed_too():
     result = skill_of(text, ScriptedBackend(choose=lambda t, o: "yes")).score([{"prompt": "p", "response": "r"}])[0]
     assert result.status == "na" and result.trace["judge"].skipped == "when: false"
     assert len(result.caught) == 1 and "the sandbox could not start" in result.caught[0]
+
+
+# -- a prompt cannot look at an unknown value and go on ------------------------------------------
+
+UNKNOWN_READS = [  # each reads `verdict` without printing it; an erred one used to reach the judge as `ok`
+    "{% if verdict == false %}REJECTED{% endif %}", "{% if verdict != true %}REJECTED{% endif %}",
+    "{% if verdict < 1 %}low{% endif %}", "{% if verdict in [false, 0] %}REJECTED{% endif %}",
+    "{% if verdict is false %}REJECTED{% endif %}", "{% if verdict is none %}none{% endif %}",
+    "{% if verdict is sequence %}list{% endif %}", "{% if verdict is eq 0 %}zero{% endif %}",
+    "{% if false is sameas verdict %}REJECTED{% endif %}", "{% if 0 is eq verdict %}zero{% endif %}",
+    "{{ [verdict] | select('none') | list | length }}", "{{ [verdict] | reject('false') | list | length }}",
+    "Checker: {{ [verdict] }}", "Checker: {{ {'v': verdict} }}", "{{ {'v': verdict} | dictsort }}",
+    "{{ '%r' % verdict }}", "{{ '%r' | format(verdict) }}", "{{ verdict | tojson }}", "{{ [verdict] | tojson }}",
+    "{{ [verdict, 1] | unique | list | length }}", "{{ verdict - 1 }}", "{{ -verdict }}", "{{ verdict | abs }}",
+    "{{ verdict | round }}", "{% for a in [verdict, verdict] %}{{ loop.changed(a) }}{% endfor %}",
+    "{{ response.startswith(verdict) }}",
+]
+ERRED = DERIVED.replace("A checker said {{ verdict | default('nothing') }} about", "TEMPLATE")
+MISSING = ERRED.replace("inputs: {response: text}", "inputs: {response: text, verdict: {type: bool, optional: true}}")
+MISSING = MISSING.replace("  verdict:\n    check: honesty.broken(response)\n", "")
+
+
+@pytest.mark.parametrize("template", UNKNOWN_READS)
+@pytest.mark.parametrize("source,status,reason", [(ERRED, "error", "the sandbox could not start"),
+                                                  (MISSING, "na", "'verdict' is na")], ids=["erred", "missing"])
+def test_a_template_that_looks_at_an_unknown_value_takes_its_status(template, source, status, reason):
+    fake = ScriptedBackend(choose=lambda t, o: "yes")
+    result = skill_of(source.replace("TEMPLATE", template), fake).score([{"response": "r"}])[0]
+    assert (result.status, result.reward) == (status, None), result.trace["judge"]
+    assert result.trace["judge"].status == status and reason in result.trace["judge"].reason
+    assert fake.requests == []  # the judge never saw a prompt built from it
+
+
+# -- a list reference ("any of these is correct") is never its text "D or J" ----------------------
+
+LIST_REFERENCE = """
+skill: list_reference
+mode: pointwise
+inputs:
+  response: text
+  reference: {type: text, visibility: reference}
+evidence:
+  EVIDENCE
+reward: REWARD
+"""
+HONEST, HEDGE = ("D", "J"), ("D or J", "J or D", "or", "A")  # reference ["D", "J"]
+
+
+def list_reference_rewards(evidence: str, reward: str, reference=("D", "J"), responses=HONEST + HEDGE,
+                           backend=None) -> dict:
+    text = LIST_REFERENCE.replace("EVIDENCE", evidence).replace("REWARD", reward)
+    results = skill_of(text, backend).score([{"response": r, "reference": list(reference)} for r in responses])
+    return {r: (res.reward, res.status, res.reason) for r, res in zip(responses, results)}
+
+
+@pytest.mark.parametrize("reward", [
+    "1 if response == reference else 0", "1 if reference == response else 0",
+    "0 if response != reference else 1", "0 if reference != response else 1",
+])
+def test_a_hedge_naming_every_option_is_not_equal_to_a_list_reference(reward):
+    got = list_reference_rewards("m: {check: 'ref.choice(response, reference)'}", reward)
+    assert {r: got[r][0] for r in HONEST} == {"D": 1, "J": 1}  # each correct answer equals the reference
+    assert {r: got[r][0] for r in HEDGE} == {r: 0 for r in HEDGE}  # "D or J" hedges; it is no answer
+
+
+@pytest.mark.parametrize("check", [
+    'ref.match(reference, response, mode="exact")', "ref.match(reference, response)",
+    'ref.match(reference, response, mode="word")', "ref.choice(reference, response)",
+    "math.equivalent(reference, response)",
+])
+def test_a_list_reference_in_the_response_place_is_read_as_its_options(check):
+    # the reference verifiers given the arguments the other way round: the hedge used to match the text
+    got = list_reference_rewards(f"m: {{check: '{check}'}}", "1 if m else 0")
+    assert {r: got[r][0] for r in HONEST} == {"D": 1, "J": 1}
+    assert all(got[r][0] != 1 for r in HEDGE), got
+    numbers = list_reference_rewards("m: {check: 'math.equivalent(reference, response)'}", "1 if m else 0",
+                                     reference=("6", "7"), responses=("7", "6 or 7"))
+    assert (numbers["7"][0], numbers["6 or 7"][0]) == (1, 0)
+
+
+def test_a_judge_vote_equal_to_one_option_is_equal_to_the_list_reference():
+    evidence = ("judge:\n    ask: {user: 'Which option does {{ response }} choose?'}\n"
+                "    answer: choice(A, D, J)")
+    backend = ScriptedBackend(choose=lambda text, options: "D" if "choose D" in text else "A")
+    got = list_reference_rewards(evidence, "1 if vote(judge) == reference else 0", backend=backend,
+                                 responses=("I choose D", "I choose A"))
+    assert (got["I choose D"][0], got["I choose A"][0]) == (1, 0)
+
+
+def test_run_code_is_not_given_a_list_reference_as_text():
+    # run code would see the string "D or J": `response == reference` rewarded exactly the hedge
+    evidence = "eq:\n    run: result = response.strip() == reference\n    uses: [response, reference]"
+    got = list_reference_rewards(evidence, "1 if eq else 0", responses=("D", "D or J"))
+    for response in ("D", "D or J"):
+        reward, status, reason = got[response]
+        assert (reward, status) == (None, "error")
+        assert "'reference' is a list of correct answers" in reason and "ref.match" in reason
+    one = list_reference_rewards(evidence, "1 if eq else 0", reference=("D",), responses=("D", "D or J"))
+    assert (one["D"][0], one["D or J"][0]) == (1, 0)  # one answer is plain text: the code runs
+
+
+def test_a_verifier_that_cannot_read_options_refuses_a_list_reference():
+    # format.regex took "D or J" as the pattern: only the hedge matched it
+    got = list_reference_rewards("h: {check: 'format.regex(response, reference)'}", "1 if h else 0",
+                                 responses=("D", "D or J"))
+    assert all(got[r][:2] == (None, "error") and "list of correct answers" in got[r][2] for r in got), got
+    one = list_reference_rewards("h: {check: 'format.regex(response, reference)'}", "1 if h else 0",
+                                 reference=("D",), responses=("D",))
+    assert one["D"][0] == 1
+
+
+def test_a_list_reference_is_no_text_to_build_on():
+    got = list_reference_rewards("m: {check: 'ref.choice(response, reference)'}",
+                                 '1 if response == "The answer is " + reference else 0',
+                                 responses=("The answer is D", "The answer is D or J"))
+    assert all(got[r][:2] == (None, "error") and "list of correct answers" in got[r][2] for r in got), got
+
+
+def test_a_list_reference_is_read_alike_by_eval_and_the_runtime():
+    from skilldsl.eval.formats.common import reference
+    from skilldsl.runtime.inputs import validate_sample
+
+    spec = {"reference": {"type": "text", "visibility": "reference"}}
+    for given in ([3, "4"], ["D", "J"], [7]):
+        read = reference({"reference": given}, "reference")
+        runtime = validate_sample({"reference": given}, spec)["reference"].value
+        assert read == (list(runtime.options) if len(given) > 1 else runtime), given

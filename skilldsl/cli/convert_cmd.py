@@ -46,10 +46,9 @@ def run(args: Any) -> int:
         return user_error(problem)
     given = {name: getattr(args, name) for name in ("response", "responses") if getattr(args, name) is not None}
     try:
-        samples, skipped = convert_samples(args.format, args.src, **given)
+        samples, skipped = convert_samples(args.format, args.src, limit=args.limit, **given)
     except EvalError as exc:
         return eval_error(exc)
-    samples = samples[: args.limit] if args.limit is not None else samples
     written = _write(samples, args.output)
     for skip in skipped:
         print(f"skipped {skip.row}: {skip.reason}", file=sys.stderr)

@@ -4,11 +4,11 @@
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..data import json_text
 from ._common import load_skill, reserved_stdout, user_error
 from .score_cmd import add_runtime_arguments
 
@@ -48,7 +48,7 @@ def run(args: Any) -> int:
         skill = load_skill(args)
         result = skill.score([sample])[0]
         if args.json:
-            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), file=stdout)
+            print(json_text(result.to_dict(), indent=2), file=stdout)
         else:
             from ..runtime import format_result
 

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from typing import Any, Iterator
 
+from ..data import json_text
 from ._common import (add_model_arguments, add_plugin_argument, count, load_skill, output, positive,
                       reserved_stdout, user_error)
 
@@ -111,7 +112,7 @@ def _write_records(records: Iterator[dict], out: Any) -> tuple[Counter, list[int
         counts[record["status"]] += 1
         tokens[0] += record["tokens_in"]
         tokens[1] += record["tokens_out"]
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json_text(record) + "\n")
         out.flush()
     return counts, tokens
 

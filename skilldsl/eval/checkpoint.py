@@ -12,10 +12,11 @@ a second record for one id) refuses the resume with the line and the fix, a one-
 """
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
-from .formats.jsonrows import RowError, read_document
+from .formats.jsonrows import RowError, read_lines
 from .items import KINDS, EvalError
 
 __all__ = ["Checkpoint", "STATUSES"]
@@ -43,7 +44,7 @@ class Checkpoint:
 
     def _load(self) -> list:
         data = self.path.read_bytes()
-        rows = read_document(data)
+        rows = list(read_lines(io.BytesIO(data)))  # JSON lines, never guessed to be an array
         if rows and not data.endswith(b"\n") and isinstance(rows[-1][1], RowError):
             rows.pop()  # the line the interruption cut: that item is simply redone
         if not rows or rows[0][0] != 1:

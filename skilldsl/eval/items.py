@@ -64,6 +64,9 @@ class Skipped:
     row: str
     reason: str
     id: "str | None" = None
+    # how many items its reader had made when it met this row (None: not a reader's skip);
+    # a --limit that stops before the row leaves its skip out
+    items_before: "int | None" = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         """Plain-JSON view for the summary."""

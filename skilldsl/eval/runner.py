@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from ..data import takes_alternatives
 from ..progress import progress_bar
 from .checkpoint import Checkpoint
 from .items import Dataset, Skipped
@@ -56,10 +57,24 @@ def _runnable(judge: Judge, dataset: Dataset):
     judge.check_kinds({item.kind for item in dataset.items})
     todo, skipped = [], list(dataset.skipped)
     for item in dataset.items:
-        missing = judge.missing_inputs(item)
-        if missing:
-            reason = f"skill {judge.info.name!r} requires input(s) {missing} that this row lacks"
+        reason = _unfit(judge, item)
+        if reason:
             skipped.append(Skipped(f"item {item.id}", reason, item.id))
         else:
             todo.append(item)
     return todo, skipped
+
+
+def _unfit(judge: Judge, item) -> "str | None":
+    """Why the skill cannot take ``item`` (a required input missing, or a list of answers that
+    would reach a plain text input), or None."""
+    missing = judge.missing_inputs(item)
+    if missing:
+        return f"skill {judge.info.name!r} requires input(s) {missing} that this row lacks"
+    inputs = judge.info.inputs
+    listed = next((name for name, value in judge.visible(item).items() if isinstance(value, list)
+                   and inputs[name].get("type") == "text" and not takes_alternatives(inputs[name])), None)
+    if listed:
+        return (f"field {listed!r} is a list of answers, but skill {judge.info.name!r} declares {listed!r} as text "
+                "that is not a reference input (only `visibility: reference` reads a list as alternatives)")
+    return None

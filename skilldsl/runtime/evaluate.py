@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..data import AnyOf, list_reference_refused
 from ..ir.functions import BUILTINS, select_overload
 from ..ir.types import describe, value_accepts, value_type
 from ..values import Value, error, na, ok
@@ -178,6 +179,10 @@ def _op(expr: dict, env: Env) -> "Value | Pending":
     if select_overload(op, vals) is None:
         return _type_error(f"operator {_SHOWN.get(op, op)!r} does not apply to "
                            f"{', '.join(describe(value_type(v)) for v in vals)}")
+    if op not in ("==", "!="):  # only these read a list reference's options; to the rest it is no text
+        listed = next((v for v in vals if isinstance(v, AnyOf)), None)
+        if listed is not None:
+            return error(list_reference_refused(f"an operand of {_SHOWN.get(op, op)!r}", listed))
     try:
         return _number(fn(*vals))
     except ZeroDivisionError:
@@ -192,14 +197,24 @@ def _number(x: Any) -> Value:
     return ok(x)
 
 
+def _equal(x: Any, y: Any) -> bool:
+    """``==``: a list reference (:class:`~skilldsl.data.AnyOf`) equals each of its options, never
+    its text: ``"D or J"`` names every option and is no answer."""
+    if isinstance(x, AnyOf):
+        return any(_equal(option, y) for option in x.options)
+    if isinstance(y, AnyOf):
+        return any(x == option for option in y.options)
+    return x == y
+
+
 _SHOWN = {"neg": "-"}
 _OPS: dict[str, Callable[..., Any]] = {
     "+": lambda x, y: x + y,
     "-": lambda x, y: x - y,
     "*": lambda x, y: x * y,
     "/": lambda x, y: x / y,
-    "==": lambda x, y: x == y,
-    "!=": lambda x, y: x != y,
+    "==": _equal,
+    "!=": lambda x, y: not _equal(x, y),
     "<": lambda x, y: x < y,
     "<=": lambda x, y: x <= y,
     ">": lambda x, y: x > y,

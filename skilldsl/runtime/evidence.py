@@ -12,6 +12,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Callable, Generator
 
+from ..data import AnyOf, list_reference_refused
 from ..ir.types import describe, value_accepts
 from ..values import Value, error, na, ok
 from .backends.base import ChoiceRequest, GenerateRequest
@@ -163,6 +164,9 @@ def _run(row: Any, node: dict, locals_: dict) -> Co:
         return Outcome(row.inputs[missing].with_reason(f"uses: {missing!r}"))
     inputs = {n: (row.inputs[n].value if n in row.inputs else locals_.get(n)) for n in node.get("uses", [])}
     inputs.update({k: v for k, v in locals_.items() if not isinstance(v, Value)})  # item, index, candidate
+    listed = next((n for n, v in inputs.items() if isinstance(v, AnyOf)), None)
+    if listed is not None:  # the code would get the text "D or J" and could take it for an answer
+        return Outcome(error(list_reference_refused(f"uses: {listed!r}", inputs[listed])))
     payload = (node["code"], inputs, dict(node.get("limits", {})))
     if "on_failure" in node:  # the value of a run that did not finish (see sandbox/code.py)
         payload += (node["on_failure"],)

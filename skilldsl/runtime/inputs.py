@@ -4,38 +4,21 @@ Two guarantees beyond the declared types: a value nested deeper than :data:`MAX_
 objects is refused (deep values would reach Python's recursion limit somewhere downstream and
 take a whole batch with them), and a ``text`` input of ``reference`` visibility may be given as
 a list of texts, meaning "any of these is correct" (JudgeBench's ``ground_truth`` lists): it
-reaches the skill as an :class:`~skilldsl.verifiers.reference.AnyOf`, text to every expression
-and template, alternatives to the reference verifiers.
+reaches the skill as an :class:`~skilldsl.data.AnyOf`: its text to a template, its options to
+``==`` and the reference verifiers, refused by ``run`` code and other verifiers.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from ..data import MAX_DEPTH, AnyOf, answer_texts, deeper_than, takes_alternatives, type_name
 from ..values import Value, na, ok
-from ..verifiers.reference import AnyOf
 
-__all__ = ["SampleError", "validate_sample", "MAX_DEPTH", "deeper_than", "type_name"]
-
-MAX_DEPTH = 100  # nested lists/objects in one sample: far above real data, far below the recursion limit
+__all__ = ["SampleError", "validate_sample"]
 
 
 class SampleError(ValueError):
     """The sample does not match the skill's inputs (missing field, wrong type)."""
-
-
-def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` nests lists/tuples/dicts more than ``limit`` levels (``[]`` is one level).
-
-    Iterative, so a value of any depth (or a cycle) is measured without recursion."""
-    containers = (dict, list, tuple)
-    stack = [(value, 1)] if isinstance(value, containers) else []
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
-    return False
 
 
 def _is_num(v: Any) -> bool:
@@ -56,13 +39,6 @@ _CHECKS = {
     "list[number]": _list_of(_is_num),
     "json": lambda v: True,
 }
-
-
-def type_name(v: Any) -> str:
-    """A JSON value's type in the data's terms (``text``, ``number``, ``list``, ``object`` ...),
-    for every message about a value of the wrong type (samples here, rows in the eval readers)."""
-    return {bool: "bool", int: "number", float: "number", str: "text", list: "list", dict: "object",
-            type(None): "null"}.get(type(v), type(v).__name__)
 
 
 def validate_sample(sample: Any, inputs: dict[str, dict]) -> dict[str, Value]:
@@ -88,7 +64,7 @@ def _field(sample: dict, name: str, spec: dict) -> Value:
     if deeper_than(value):
         raise SampleError(f"field {name!r} is nested deeper than {MAX_DEPTH} levels")
     type_ = spec.get("type", "json")
-    if type_ == "text" and spec.get("visibility") == "reference" and isinstance(value, list):
+    if isinstance(value, list) and takes_alternatives(spec):
         return ok(_any_of(name, value))
     check = _CHECKS.get(type_)
     if check is not None and not check(value):
@@ -98,6 +74,7 @@ def _field(sample: dict, name: str, spec: dict) -> Value:
 
 def _any_of(name: str, value: list) -> str:
     """A reference given as a list of texts: any of them is correct (one text is just that text)."""
-    if not value or not all(isinstance(x, str) for x in value):
+    texts = answer_texts(value)
+    if texts is None:
         raise SampleError(f"field {name!r} must be text or a non-empty list of texts (any of them is correct)")
-    return value[0] if len(value) == 1 else AnyOf(value)
+    return texts[0] if len(texts) == 1 else AnyOf(texts)

@@ -16,7 +16,7 @@ import threading
 from decimal import localcontext
 
 from .answers import Answer, clean_text, extract_answer, find_numbers, parse_number, reference_answer
-from .reference import LETTERS, AnyOf, any_of, canonical_number, extract_choice
+from .reference import LETTERS, alternatives, canonical_number, extract_choice
 from .registry import Verdict, verifier
 
 __all__ = ["equivalent", "equivalent_fast", "equivalent_cas", "answer_found", "consensus", "consensus_fast",
@@ -80,11 +80,10 @@ def _choice_verdict(response: object, letter: str) -> Verdict:
     return Verdict.ok(chosen == letter, answer=chosen, reference=letter, method="choice")
 
 
+@alternatives  # several correct answers: any of them
 def equivalent_fast(response: object, reference: object) -> Verdict | None:
     """Decide ``math.equivalent`` without a CAS when both answers are plain numbers (or the
     reference is an option letter); else None."""
-    if isinstance(reference, AnyOf):  # several correct answers: any of them
-        return any_of(lambda option: equivalent_fast(response, option), reference)
     ref = reference_answer(reference)
     if not ref:
         return Verdict.na("the reference is empty")
@@ -116,18 +115,16 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
     that is a single option letter (A-J) is compared with the option the response chooses.
     na when the response states no answer or the reference cannot be parsed.""",
 )
+@alternatives
 def equivalent(response: object, reference: object) -> Verdict:
     """See the registered doc; runs the exact path first, then math-verify."""
-    if isinstance(reference, AnyOf):
-        return any_of(lambda option: equivalent(response, option), reference)
     fast = equivalent_fast(response, reference)
     return fast if fast is not None else equivalent_cas(response, reference)
 
 
+@alternatives
 def equivalent_cas(response: object, reference: object) -> Verdict:
     """``math.equivalent`` decided by math-verify alone (no exact path): cross-checks, benchmarks."""
-    if isinstance(reference, AnyOf):
-        return any_of(lambda option: equivalent_cas(response, option), reference)
     answer = _answer_or_na(response)
     if isinstance(answer, Verdict):
         return answer

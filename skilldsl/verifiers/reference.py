@@ -6,17 +6,19 @@ is not found in "just". A response without an explicit final-answer marker is it
 """
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
 from decimal import Decimal
 from fractions import Fraction
 
+from ..data import AnyOf
 from .answers import TAIL_CHARS, clean_text, extract_answer, parse_number, tail
 from .registry import Verdict, verifier
 
 __all__ = ["MODES", "canonical_number", "normalize", "match", "extract_choice", "choice", "LETTERS", "AnyOf",
-           "any_of"]
+           "any_of", "alternatives"]
 
 MODES = ("exact", "normalized", "word")
 LETTERS = "ABCDEFGHIJ"  # MMLU-Pro has ten options
@@ -25,20 +27,6 @@ _PUNCT = str.maketrans({c: " " for c in string.punctuation if c not in "-.%/"})
 _SPACES = re.compile(r"\s+")
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w,]|\.\d)")
 _TRAIL_DOT = re.compile(r"\.(?=\s|$)|(?<=\s)-(?=\s)")
-
-
-class AnyOf(str):
-    """A reference with several correct answers (JudgeBench's list ``ground_truth``): any of
-    ``options`` is correct. It is text everywhere else (``"D or J"``, e.g. in a prompt that may
-    show the reference); the reference verifiers check each option (:func:`any_of`)."""
-
-    def __new__(cls, options):
-        self = super().__new__(cls, " or ".join(options))
-        self.options = tuple(options)
-        return self
-
-    def __reduce__(self):  # isolated verifiers receive it pickled
-        return AnyOf, (self.options,)
 
 
 def any_of(check, reference: object) -> "Verdict | None":
@@ -54,6 +42,24 @@ def any_of(check, reference: object) -> "Verdict | None":
         return None
     undecided = next((v for v in found if v.is_error), None) or next((v for v in found if v.is_na), None)
     return undecided or Verdict.ok(False, **{**found[0].detail, "reference": str(reference)})
+
+
+def alternatives(check):
+    """Let the verifier ``check(response, reference, ...)`` take a list reference
+    (:class:`AnyOf`) in either place, as "any of these" (:func:`any_of`): a skill may pass the
+    reference first, and then the text ``"D or J"`` must not be read as an answer. Verifiers
+    without this refuse an AnyOf argument (``VerifierSpec.argument_problem``)."""
+
+    @functools.wraps(check)
+    def read(response, reference, *args, **kwargs):
+        if isinstance(reference, AnyOf):
+            return any_of(lambda option: read(response, option, *args, **kwargs), reference)
+        if isinstance(response, AnyOf):
+            return any_of(lambda option: check(option, reference, *args, **kwargs), response)
+        return check(response, reference, *args, **kwargs)
+
+    read.reads_alternatives = True
+    return read
 
 
 def canonical_number(value: Fraction) -> str:
@@ -113,10 +119,9 @@ def _word_match(reference: str, text: str) -> bool:
     The final answer is the text after \\boxed{}, '####' or 'the answer is'/'Answer:' when the
     response has one, else the whole response.""",
 )
+@alternatives
 def match(response: object, reference: object, mode: str = "normalized") -> Verdict:
     """See the registered doc."""
-    if isinstance(reference, AnyOf):
-        return any_of(lambda option: match(response, option, mode), reference)
     if mode not in MODES:
         return Verdict.error(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     ref = clean_text(reference).strip()
@@ -187,10 +192,9 @@ def _reference_letter(reference: object) -> str | None:
     Recognises 'The answer is (C)', 'Answer: C', '**Answer: C**', '\\boxed{C}', 'CCCCC', and a
     response that starts with the option ('C) ...', '(C)', 'C.'). na when no choice is found.""",
 )
+@alternatives
 def choice(response: object, reference: object) -> Verdict:
     """See the registered doc."""
-    if isinstance(reference, AnyOf):
-        return any_of(lambda option: choice(response, option), reference)
     ref = _reference_letter(reference)
     if ref is None:
         return Verdict.na(f"the reference {clean_text(reference)[:40]!r} is not an option letter")

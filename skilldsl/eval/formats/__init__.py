@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..items import Dataset, EvalError, select_split
 from . import lists, pairs
-from .common import sniff_rows
+from .common import skips_within, sniff_rows
 
 __all__ = ["Format", "FORMATS", "read_dataset", "detect_format", "format_names"]
 
@@ -66,8 +66,9 @@ def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
 
     ``split`` keeps the ``dev`` or ``test`` half (:func:`~skilldsl.eval.items.split_of`); then
     ``per_subset`` keeps the first N items of every subset (so a capped run still covers every
-    subset of a multi-file set); ``limit`` then keeps the first N items overall. ``candidates``:
-    the list field of the ``candidates`` format."""
+    subset of a multi-file set); ``limit`` then keeps the first N items overall, and the skipped
+    rows up to the last of them (so ``limit`` counts items, where ``score --limit`` counts rows).
+    ``candidates``: the list field of the ``candidates`` format."""
     path = Path(path)
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
@@ -75,14 +76,17 @@ def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,
     if name not in FORMATS:
         raise EvalError(f"unknown format {name!r}; known formats: {format_names()}")
     if name == "candidates":
-        items, skipped = lists.read_candidates(path, candidates)
+        read, skipped = lists.read_candidates(path, candidates)
     else:
-        items, skipped = FORMATS[name].read(path)
-    items, skipped = select_split(items, split), select_split(skipped, split)
+        read, skipped = FORMATS[name].read(path)
+    items, skipped = select_split(read, split), select_split(skipped, split)
     if per_subset is not None:
         items = _first_per_subset(items, per_subset)
-    if limit is not None:
+    if limit is not None and limit < len(items):
         items = items[:limit]
+        # the rows after the last item kept were not asked for: their skips are not reported
+        last = next((k for k, item in enumerate(read) if item is items[-1]), -1) if items else -1
+        skipped = skips_within(skipped, last + 1)
     return Dataset(format=name, path=str(path), items=items, skipped=skipped, split=split)
 
 

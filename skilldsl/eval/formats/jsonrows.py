@@ -6,9 +6,10 @@ Every command that reads rows (``score``, ``explain --sample``, ``rank``, ``eval
 - a file is decoded line by line (a JSON array element by element): an invalid UTF-8 byte
   errs its own row, named by its line, never the whole file;
 - a UTF-8 byte-order mark at the start of a line (or file) is ignored;
-- a row larger than :data:`MAX_ROW_BYTES`, or nested deeper than
-  :data:`~skilldsl.runtime.inputs.MAX_DEPTH` lists/objects, is an error of that row (a deep
-  row would otherwise reach Python's recursion limit and end the run);
+- a row larger than :data:`MAX_ROW_BYTES` (the row itself: not its line ending, BOM or the
+  indentation around an array element), or nested deeper than :data:`~skilldsl.data.MAX_DEPTH`
+  lists/objects, is an error of that row (a deep row would otherwise reach Python's recursion
+  limit and end the run);
 - blank lines are not rows.
 
 A bad row comes back as a :class:`RowError` in place of its value, so callers report it with
@@ -16,17 +17,19 @@ their own location (``line 7``, ``data.jsonl:7``) and go on.
 """
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import re
 from typing import Any, BinaryIO, Iterator
 
-from ...runtime.inputs import MAX_DEPTH, deeper_than
+from ...data import MAX_DEPTH, deeper_than
 
-__all__ = ["RowError", "MAX_ROW_BYTES", "parse_row", "read_lines", "read_document"]
+__all__ = ["RowError", "MAX_ROW_BYTES", "BOM", "parse_row", "read_lines", "read_document"]
 
 MAX_ROW_BYTES = 64 << 20  # 64 MiB: far above any sample a model can read, still bounded in memory
 BOM = b"\xef\xbb\xbf"
+_JSON_SPACE = " \t\r\n"
 
 
 class RowError(ValueError):
@@ -35,11 +38,10 @@ class RowError(ValueError):
 
 def parse_row(data: "bytes | str") -> Any:
     """The JSON value of one row, or :class:`RowError` saying why there is none."""
+    data = _without_bom(data)
     if len(data) > MAX_ROW_BYTES:
         raise RowError(_too_large())
     text = _decode(data) if isinstance(data, bytes) else data
-    if text.startswith("\ufeff"):
-        text = text[1:]
     try:
         value = json.loads(text)
     except RecursionError:
@@ -52,6 +54,12 @@ def parse_row(data: "bytes | str") -> Any:
     if deeper_than(value):
         raise RowError(_too_deep())
     return value
+
+
+def _without_bom(data: "bytes | str") -> "bytes | str":
+    """``data`` without a leading UTF-8 byte-order mark (the one place a BOM is dropped)."""
+    bom = BOM if isinstance(data, bytes) else "\ufeff"
+    return data[len(bom):] if data.startswith(bom) else data
 
 
 def _decode(data: bytes) -> str:
@@ -74,22 +82,22 @@ def _too_deep() -> str:
 def read_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
     """``(line number, value or RowError)`` for every non-blank line of the binary ``stream``."""
     number = 0
+    most = len(BOM) + MAX_ROW_BYTES + len(b"\r\n")  # the longest line a row that fits can take
     while True:
-        data = stream.readline(MAX_ROW_BYTES + 1)
-        if not data:
+        line = stream.readline(most)
+        if not line:
             return
         number += 1
-        if len(data) > MAX_ROW_BYTES and not data.endswith(b"\n"):
+        if len(line) == most and not line.endswith(b"\n"):  # longer still: its row is too large
             _skip_rest_of_line(stream)
             yield number, RowError(_too_large())
             continue
-        data = data.rstrip(b"\r\n")
-        if data.startswith(BOM):
-            data = data[len(BOM):]
-        if not data.strip():
+        row = line[:-1] if line.endswith(b"\n") else line
+        row = row[:-1] if row.endswith(b"\r") else row
+        if not _without_bom(row).strip():
             continue
         try:
-            yield number, parse_row(data)
+            yield number, parse_row(row)
         except RowError as exc:
             yield number, exc
 
@@ -104,67 +112,89 @@ def _skip_rest_of_line(stream: BinaryIO) -> None:
 def read_document(data: bytes) -> list:
     """The rows of a whole file: ``(number, value or RowError)``, numbered by line for JSON
     lines and by element (1-based) for a file that is one JSON array."""
-    body = data[len(BOM):] if data.startswith(BOM) else data
-    rows = _array_rows(body) if body.lstrip()[:1] == b"[" else None
-    if rows is not None and not (rows and isinstance(rows[-1][1], _Unclosed)):
+    body = _without_bom(data)
+    if body.lstrip()[:1] != b"[":
+        return list(read_lines(io.BytesIO(data)))
+    rows, doubtful = _array_rows(body)
+    if not doubtful:
         return rows
+    # an array never closed, or with a `]` before its end, is a damaged array file -- or JSON
+    # lines whose first rows are lists: keep the reading that loses fewer rows
     lines = list(read_lines(io.BytesIO(data)))
-    # an array never closed is a cut array file, or JSON lines whose first row is a cut list:
-    # keep the reading that loses fewer rows
-    return rows if rows is not None and _good(rows) >= _good(lines) else lines
+    return rows if _good(rows) >= _good(lines) else lines
 
 
 def _good(rows: list) -> int:
     return sum(not isinstance(value, RowError) for _, value in rows)
 
 
-class _Unclosed(RowError):
-    """The last element of an array the file ends inside."""
-
-
 # A JSON string (closed or running to the end of the text) or one structural character.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{},]', re.DOTALL)
+_BLANK_TO_END = re.compile(r"[ \t\r\n]*\Z")
+_NOT_BLANK = re.compile(r"[^ \t\r\n]")
 
 
-def _array_rows(body: bytes) -> "list | None":
-    """The elements of a top-level JSON array, each parsed on its own; None when the text is
-    not one array (JSON lines whose first row is a list).
+def _array_rows(body: bytes) -> tuple[list, bool]:
+    """The elements of a top-level JSON array, each parsed on its own, and whether the array
+    is doubtful: never closed, or holding a ``]`` at its top level before its last one.
 
     Elements are found by a scan that only counts brackets outside strings, so an element
     that is malformed, nested too deep or holds a bad byte errs alone (bad bytes are decoded
-    as surrogates, then refused by the element's own UTF-8 check)."""
+    as surrogates, then refused by the element's own UTF-8 check). A top-level ``]`` with more
+    than blanks after it is a stray: part of the element it stands in, which then errs."""
     text = body.decode("utf-8", "surrogateescape")
+    lines = _Lines(text)
     start = text.index("[") + 1
-    rows, depth = [], 0
+    rows, depth, stray = [], 0, -1  # stray: where the last stray `]` is
     for match in _TOKEN.finditer(text, start):
         token = match.group()
         if token in ("[", "{"):
             depth += 1
         elif token in ("]", "}") and depth:
             depth -= 1
+        elif token == "]" and not _BLANK_TO_END.match(text, match.end()):
+            stray = match.start()
         elif token in (",", "]") and depth == 0:
-            _add_element(rows, text, start, match.start(), last=token == "]")
+            _add_element(rows, text, start, match.start(), lines, last=token == "]")
             start = match.end()
             if token == "]":
-                return rows if not text[start:].strip() else None
+                return rows, stray >= 0
     # no closing bracket: a cut file, whose last element may be cut too (even if it parses)
-    rows.append((len(rows) + 1, _Unclosed(f"the array is not closed: the file ends inside this element "
-                                          f"(starting on line {_line_at(text, start)}); is it truncated?")))
-    return rows
+    rows.append((len(rows) + 1, RowError(_unclosed(lines, start, stray))))
+    return rows, True
 
 
-def _add_element(rows: list, text: str, start: int, end: int, last: bool) -> None:
-    element = text[start:end]
-    if not element.strip() and last and not rows:
+def _unclosed(lines: "_Lines", start: int, stray: int) -> str:
+    if stray >= start:  # the array's `]` came, then more text
+        return f"text after the array's closing ']' on line {lines.at(stray)} (this element starts on line " \
+               f"{lines.at(start)})"
+    return f"the array is not closed: the file ends inside this element (starting on line {lines.at(start)}); " \
+           "is it truncated?"
+
+
+def _add_element(rows: list, text: str, start: int, end: int, lines: "_Lines", last: bool) -> None:
+    element = text[start:end].strip(_JSON_SPACE)
+    if not element and last and not rows:
         return  # ``[]``
     try:
         value = parse_row(element.encode("utf-8", "surrogateescape"))
     except RowError as exc:
-        value = RowError(f"{exc} (element starting on line {_line_at(text, start)})")
+        value = RowError(f"{exc} (element starting on line {lines.at(start)})")
     rows.append((len(rows) + 1, value))
 
 
-def _line_at(text: str, start: int) -> int:
-    """The line of the first non-blank character at or after ``start``."""
-    first = len(text) - len(text[start:].lstrip()) if text[start:].strip() else start
-    return text.count("\n", 0, first) + 1
+class _Lines:
+    """Line numbers in one text, by bisection over its newline offsets (found once, when first
+    needed): an array with many bad elements names each one's line in linear time."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self._newlines: "list[int] | None" = None
+
+    def at(self, start: int) -> int:
+        """The line of the first non-blank character at or after ``start``."""
+        found = _NOT_BLANK.search(self._text, start)
+        first = found.start() if found else start
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self._text)]
+        return bisect.bisect_left(self._newlines, first) + 1

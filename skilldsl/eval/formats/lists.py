@@ -117,7 +117,7 @@ def graded_solution(raw, name: str) -> tuple:
     if isinstance(raw, str):  # some copies store the dict as a Python literal
         try:
             raw = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):  # the parser's own limits, too
             raise BadRow(f"field {name!r} is not a solution object") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("solution"), str) or not isinstance(raw.get("is_correct"), bool):
         raise BadRow(f"field {name!r} should be {{is_correct: bool, solution: text}}")

@@ -5,12 +5,13 @@ duplicate ids go through :func:`common.collect`.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 
 from ..items import EvalItem
 from .common import BadRow, choice, collect, need, numbered, read_numbered, read_rows, reference, text
+from .jsonrows import RowError, parse_row
 
 __all__ = ["read_llmbar", "read_pandalm", "read_judgebench", "read_openrs",
            "pandalm_baselines", "judgebench_category", "detect_llmbar", "detect_pandalm",
@@ -26,23 +27,17 @@ def read_llmbar(path: Path):
     """LLMBar ``[{input, output_1, output_2, label}]``; a directory reads every ``*.json``,
     each file a subset named by its stem (Natural, Adversarial_Neighbor, ...)."""
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    items, skipped = [], []
-    for file in files:
-        got, bad = collect(numbered(file, read_numbered(file)), _llmbar_row(file.stem))
-        items += got
-        skipped += bad
-    return items, skipped
+    return collect(chain.from_iterable(numbered(file, read_numbered(file)) for file in files), _llmbar_row)
 
 
-def _llmbar_row(subset: str):
-    def convert(row: dict, ref: str) -> EvalItem:
-        need(row, "input", "output_1", "output_2", "label")
-        label = choice(row["label"], _LLMBAR_LABELS, "label")
-        number = ref.rsplit(":", 1)[1]
-        return EvalItem(id=f"{subset}:{number}", subset=subset, kind="pair",
-                        candidates=[text(row, "output_1"), text(row, "output_2")],
-                        inputs={"prompt": text(row, "input")}, label=label)
-    return convert
+def _llmbar_row(row: dict, ref: str) -> EvalItem:
+    need(row, "input", "output_1", "output_2", "label")
+    label = choice(row["label"], _LLMBAR_LABELS, "label")
+    file, number = ref.rsplit(":", 1)
+    subset = Path(file).stem
+    return EvalItem(id=f"{subset}:{number}", subset=subset, kind="pair",
+                    candidates=[text(row, "output_1"), text(row, "output_2")],
+                    inputs={"prompt": text(row, "input")}, label=label)
 
 
 def detect_llmbar(path: Path, rows: list) -> bool:
@@ -97,7 +92,7 @@ def pandalm_baselines(path: Path, items: list) -> dict:
     for name, (file, key) in _PANDALM_BASELINES.items():
         verdict_path = path.parent / file
         if verdict_path.exists():
-            verdicts = {str(r.get("idx")): r.get(key) for r in read_rows(verdict_path)}
+            verdicts = {str(r.get("idx")): r.get(key) for r in read_rows(verdict_path) if isinstance(r, dict)}
             out[name] = _agreement(items, verdicts)
     return out
 
@@ -179,11 +174,11 @@ def _openrs_subset(row: dict, judgebench: bool) -> str:
 def _checklist(raw) -> list:
     if raw in (None, "", "[]", []):
         return []
-    if isinstance(raw, str):
+    if isinstance(raw, str):  # JSON text inside the row: read with the rows' own limits
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise BadRow("field 'check_list' is neither a list nor a JSON list") from None
+            raw = parse_row(raw)
+        except RowError as exc:
+            raise BadRow(f"field 'check_list' is neither a list nor a JSON list ({exc})") from None
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         raise BadRow("field 'check_list' should be a list of text")
     return raw

@@ -10,13 +10,13 @@ bad row is skipped with its reason (``file:line``), never dropped silently.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ...data import json_text
 from ..items import EvalError, UsageError
-from .common import BadRow, collect, need, numbered, read_numbered, read_rows, text, text_list
+from .common import BadRow, collect, need, numbered, read_numbered, read_rows, skips_within, text, text_list
 from .lists import GSM8K_SOLVERS, graded_solution, gsm8k_reference, gsm8k_sources
 
 __all__ = ["SampleFormat", "SAMPLE_FORMATS", "RESPONSES", "convert_samples", "write_samples",
@@ -41,7 +41,7 @@ def _per_solver(rows: Iterable[tuple[str, dict]]) -> Iterable[tuple[str, dict]]:
     """One ``(file:line:solver, row + solver)`` per solver; a row that is not an object (or did
     not parse) passes once, unchanged, to be skipped with its reason."""
     for ref, row in rows:
-        if not isinstance(row, dict) or "__unparsable__" in row:
+        if not isinstance(row, dict):
             yield ref, row
             continue
         for solver in GSM8K_SOLVERS:
@@ -160,8 +160,9 @@ SAMPLE_FORMATS = {f.name: f for f in (
 )}
 
 
-def convert_samples(fmt: str, path, **options):
-    """``(samples, skipped)`` of the native file ``path`` in sample format ``fmt``."""
+def convert_samples(fmt: str, path, limit: "int | None" = None, **options):
+    """``(samples, skipped)`` of the native file ``path`` in sample format ``fmt``; with
+    ``limit``, the first ``limit`` samples and the rows skipped before the last of them."""
     if fmt not in SAMPLE_FORMATS:
         raise UsageError(f"unknown sample format {fmt!r}; known: {', '.join(SAMPLE_FORMATS)}")
     spec, path = SAMPLE_FORMATS[fmt], Path(path)
@@ -171,15 +172,18 @@ def convert_samples(fmt: str, path, **options):
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
     try:
-        return spec.convert(path, **options)
-    except (OSError, UnicodeDecodeError) as exc:  # a directory without the file, a broken gzip ...
+        samples, skipped = spec.convert(path, **options)
+    except (OSError, UnicodeDecodeError) as exc:  # a directory without the file ...
         raise EvalError(f"{path}: cannot read {fmt} data: {exc}") from None
+    if limit is not None and limit < len(samples):
+        samples, skipped = samples[:limit], skips_within(skipped, limit)
+    return samples, skipped
 
 
 def write_samples(samples: Iterable[dict], out) -> int:
     """Write ``samples`` as JSON lines to the text stream ``out``; the number written."""
     count = 0
     for sample in samples:
-        out.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        out.write(json_text(sample) + "\n")
         count += 1
     return count
