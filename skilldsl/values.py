@@ -1,8 +1,8 @@
 """The one three-valued result type: a value, ``na`` or ``error`` (after cel-python).
 
 Verifiers return it (as ``Verdict``, the name plugins know), sandboxed code produces it, and the
-runtime's evidence and expressions evaluate to it. It imports nothing from skilldsl, so every
-layer can share it without import cycles.
+runtime's evidence and expressions evaluate to it. It imports nothing from skilldsl when it loads
+(``Value.of`` reaches the verifier contract on use), so every layer can share it without import cycles.
 """
 from __future__ import annotations
 
@@ -74,22 +74,15 @@ class Value:
     def error(cls, reason: str, **detail: Any) -> "Value":
         return cls("error", None, reason, detail or _NO_DETAIL)
 
-    @classmethod
-    def of(cls, result: Any) -> "Value":
-        """Normalise a verifier's return value: a Value, bool, number in [0, 1] or None (na)."""
-        if isinstance(result, Value):
-            if result.status not in STATUSES:
-                return cls.error(f"verifier returned an unknown status {result.status!r}")
-            return result
-        if result is None:
-            return cls.na("verifier could not decide")
-        if isinstance(result, bool):
-            return cls.ok(result)
-        if isinstance(result, (int, float)):
-            if not 0.0 <= float(result) <= 1.0:  # NaN fails this too
-                return cls.error(f"verifier returned {result!r}, outside [0, 1]")
-            return cls.ok(float(result))
-        return cls.error(f"verifier returned an unsupported value of type {type(result).__name__}")
+    @staticmethod
+    def of(result: Any) -> "Value":
+        """A verifier's return value -- a Value, bool, number in [0, 1] or None (na) -- as a plain
+        Value, or an ``error`` saying how it breaks that contract: the verifier contract is
+        :func:`skilldsl.verifiers.registry.verdict_of`'s, this is its name for plugins (imported
+        on use: this module imports nothing from skilldsl)."""
+        from .verifiers.registry import verdict_of
+
+        return verdict_of("", result)
 
     def with_reason(self, prefix: str) -> "Value":
         """The same status with ``prefix: `` before the reason (for na and error)."""

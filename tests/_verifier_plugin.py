@@ -67,18 +67,29 @@ def inline_hostile(what: str) -> bool:
     return True
 
 
-class _Unloadable:
-    def __reduce__(self):  # pickles in the worker; rebuilding it in the caller raises
-        return (_refuse, ())
+def _write_to_channel(data: bytes) -> None:
+    """Write raw bytes into the worker's channel to its caller (a pipe the worker only writes)."""
+    import fcntl
+    import stat
+
+    for fd in range(3, 64):
+        try:
+            is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+            writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+        except OSError:
+            continue
+        if is_pipe and writable:
+            os.write(fd, data)
 
 
-def _refuse():
-    raise ImportError("this object cannot be rebuilt here")
+def _message(data: bytes) -> bytes:  # the worker protocol's framing: a 4-byte length, then the bytes
+    return len(data).to_bytes(4, "big") + data
 
 
-@verifier("test.unreadable", doc="A result whose detail the caller cannot unpickle.")
+@verifier("test.unreadable", doc="A result the caller cannot read: a message on the channel that is not JSON.")
 def unreadable() -> Verdict:
-    return Verdict.ok(True, thing=_Unloadable())
+    _write_to_channel(_message(b"{bad}"))
+    return Verdict.ok(True)
 
 
 WARMED = []
@@ -96,18 +107,8 @@ def warmed() -> Verdict:
 
 @verifier("test.forge", doc="Write forged results for the other calls of the batch into the worker's channel.")
 def forge() -> bool:
-    import fcntl
-    import stat
-    from multiprocessing.connection import Connection
+    import json
 
-    for fd in range(3, 64):
-        try:
-            is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
-            writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
-        except OSError:
-            continue
-        if is_pipe and writable:
-            channel = Connection(os.dup(fd), readable=False)
-            for job_id in (0, 2):
-                channel.send((job_id, Verdict.ok(True, forged=True)))
+    for job_id in (0, 2):
+        _write_to_channel(_message(json.dumps([job_id, "ok", True, None, {"forged": True}]).encode()))
     return True

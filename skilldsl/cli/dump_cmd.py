@@ -1,9 +1,8 @@
 """``skilldsl dump --stage ast|ir PATH``: print one compiler stage's output as JSON."""
 from __future__ import annotations
 
-import json
-
-from ._common import add_plugin_argument
+from ..data import json_text
+from ._common import add_plugin_argument, reserved_stdout
 
 __all__ = ["add_parser", "run"]
 
@@ -24,9 +23,10 @@ def run(args) -> int:
     from ..compiler import compile_file, parse_file
     from ..compiler.ast import to_data
 
-    if args.stage == "ast":
-        data = to_data(parse_file(args.path))
-    else:
-        data = compile_file(args.path, plugins=args.plugin).doc
-    print(json.dumps(data, indent=2, sort_keys=args.stage == "ir", ensure_ascii=False, default=str))
+    with reserved_stdout() as stdout:  # a plugin printing as it loads must not break the JSON
+        if args.stage == "ast":
+            data = to_data(parse_file(args.path))
+        else:
+            data = compile_file(args.path, plugins=args.plugin).doc
+        print(json_text(data, indent=2, sort_keys=args.stage == "ir", default=str), file=stdout)
     return 0

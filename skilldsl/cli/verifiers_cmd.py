@@ -11,7 +11,7 @@ import json
 import textwrap
 from typing import Any
 
-from ._common import add_plugin_argument, import_plugins, user_error
+from ._common import add_plugin_argument, import_plugins, reserved_stdout, user_error
 
 __all__ = ["add_parser", "run", "describe", "signature"]
 
@@ -58,6 +58,11 @@ def _select(specs: list[Any], names: list[str]) -> list[Any]:
 
 def run(args: argparse.Namespace) -> int:
     """List the verifiers; exit 1 when a plugin fails to load or a requested name is unknown."""
+    with reserved_stdout() as stdout:  # a plugin printing as it loads must not break the listing (--json)
+        return _list(args, stdout)
+
+
+def _list(args: argparse.Namespace, stdout: Any) -> int:
     from ..verifiers import registry
 
     import_plugins(args.plugin)  # a plugin that fails is a one-line error (exit 1), as in every command
@@ -65,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
     if args.names and not specs:
         return user_error(f"no verifier matches {' '.join(args.names)}")
     if args.json:
-        print(json.dumps([describe(s) for s in specs], indent=2, default=repr))
+        print(json.dumps([describe(s) for s in specs], indent=2, default=repr), file=stdout)
         return 0
     for spec in specs:
         flags = f"version {spec.version}" + (", isolated" if spec.isolate else "")
-        print(f"{signature(spec)}    [{flags}]")
-        print(textwrap.indent(inspect.cleandoc(spec.doc) or "(no doc)", "    "), end="\n\n")
+        print(f"{signature(spec)}    [{flags}]", file=stdout)
+        print(textwrap.indent(inspect.cleandoc(spec.doc) or "(no doc)", "    "), end="\n\n", file=stdout)
     return 0

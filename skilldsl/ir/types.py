@@ -3,7 +3,7 @@
 A type is a string:
 
 - the input types ``text``, ``number``, ``integer``, ``bool``, ``list[text]`` (``list`` alone is
-  ``list[text]``), ``list[number]``, ...;
+  ``list[text]`` as an input's type; as a parameter's type it takes any list), ``list[number]``, ...;
 - ``json``: any JSON value, *dynamic*: it is accepted anywhere at build time and its actual type is
   checked when the skill runs (a field of a judge's JSON answer, a ``run`` value);
 - ``choice`` (a choice judgment's label, text) and ``score`` (a score judgment's value, an integer);
@@ -19,11 +19,11 @@ a ``json`` value (property-tested in ``tests/test_type_soundness.py``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..values import Value
 
-__all__ = ["NUMERIC", "TEXTUAL", "DYNAMIC", "accepts", "unify", "element", "is_list", "describe",
+__all__ = ["NUMERIC", "TEXTUAL", "DYNAMIC", "VALUE_CHECKS", "accepts", "unify", "element", "is_list", "describe",
            "value_type", "value_accepts"]
 
 NUMERIC = frozenset({"number", "integer", "bool", "score"})
@@ -108,9 +108,23 @@ def value_type(v: Any) -> str:
         return "number"
     if isinstance(v, str):
         return "text"
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return f"list[{value_type(v[0])}]" if v else "list[json]"
     return "json"
+
+
+# What a runtime value must be to have each base type: :func:`accepts`' rules applied to values (a
+# bool is also an integer and a number, as the checker types it; bare ``list`` is any list). The
+# evaluator (value_accepts) and verifier parameters (registry.Param) both check values with it.
+VALUE_CHECKS: "dict[str, Callable[[Any], bool]]" = {
+    "text": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)),
+    "integer": lambda v: isinstance(v, int),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, (list, tuple)),
+    "json": lambda v: True,
+    "any": lambda v: True,
+}
 
 
 def value_accepts(expected: str, v: Any) -> bool:
@@ -118,12 +132,13 @@ def value_accepts(expected: str, v: Any) -> bool:
     side of :func:`accepts`). ``json`` / ``any`` accept everything; list items are checked one by one."""
     if "|" in expected:
         return any(value_accepts(e, v) for e in expected.split("|"))
-    if expected in ("any", "json"):
-        return True
     v = v.value if isinstance(v, Value) else v
+    check = VALUE_CHECKS.get(expected)
+    if check is not None:
+        return check(v)
     if is_list(expected):
-        return isinstance(v, list) and all(value_accepts(element(expected), x) for x in v
-                                           if not isinstance(x, Value) or x.is_ok)
-    if isinstance(v, (dict, list)) or v is None:
+        return isinstance(v, (list, tuple)) and all(value_accepts(element(expected), x) for x in v
+                                                    if not isinstance(x, Value) or x.is_ok)
+    if isinstance(v, (dict, list, tuple)) or v is None:
         return False
-    return accepts(expected, value_type(v))
+    return accepts(expected, value_type(v))  # choice, score, na: types no plain value has

@@ -20,6 +20,11 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+try:  # signal's C core: the public wrappers turn every handler into an enum through two raised
+    import _signal as _handlers  # and caught exceptions, ~8 us a call -- most of a batch's guard
+except ImportError:  # pragma: no cover - an interpreter without it
+    _handlers = signal
+
 __all__ = ["inline_calls", "sigints", "is_users_interrupt", "ignore_interrupts"]
 
 _lock = threading.Lock()
@@ -27,6 +32,7 @@ _redirects = 0  # inline_calls() active on any thread: the first swaps sys.stdou
 _saved_stdout: Any = None
 _sigints = 0  # real SIGINTs seen by the counting handler
 _watching = False  # the counting handler is installed (main thread only)
+_delegate: Any = None  # the handler it wraps while installed (the default raises KeyboardInterrupt)
 _no_user_interrupts = False  # a worker process: SIGINT is ignored, every KeyboardInterrupt is a verifier's
 
 
@@ -44,7 +50,7 @@ def is_users_interrupt(seen_before: int) -> bool:
         return False
     if _watching:
         return _sigints != seen_before
-    return callable(signal.getsignal(signal.SIGINT))  # SIG_IGN / SIG_DFL never raise it
+    return callable(_handlers.getsignal(signal.SIGINT))  # SIG_IGN / SIG_DFL never raise it
 
 
 def ignore_interrupts() -> None:
@@ -71,28 +77,30 @@ def inline_calls() -> Iterator[None]:
         raise KeyboardInterrupt  # a verifier swallowed the user's Ctrl-C
 
 
+def _count_then_delegate(signum: int, frame: Any) -> None:
+    """The SIGINT handler while calls are watched: count the signal, then do what was set before."""
+    global _sigints
+    _sigints += 1
+    _delegate(signum, frame)  # the default raises KeyboardInterrupt
+
+
 def _watch_sigint() -> Any:
     """Install the counting SIGINT handler; the handler it wraps, or None if not installed."""
-    global _watching
+    global _watching, _delegate
     if _watching or threading.current_thread() is not threading.main_thread():
         return None
-    previous = signal.getsignal(signal.SIGINT)
+    previous = _handlers.getsignal(signal.SIGINT)
     if not callable(previous):  # SIG_IGN, SIG_DFL or a handler set outside Python: leave it be
         return None
-
-    def count_then_delegate(signum: int, frame: Any) -> None:
-        global _sigints
-        _sigints += 1
-        previous(signum, frame)  # the default raises KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, count_then_delegate)
+    _delegate = previous
+    _handlers.signal(signal.SIGINT, _count_then_delegate)
     _watching = True
     return previous
 
 
 def _unwatch_sigint(previous: Any) -> None:
     global _watching
-    signal.signal(signal.SIGINT, previous)  # also undoes a handler a verifier installed meanwhile
+    _handlers.signal(signal.SIGINT, previous)  # also undoes a handler a verifier installed meanwhile
     _watching = False
 
 

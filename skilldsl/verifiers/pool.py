@@ -32,7 +32,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from .guard import inline_calls
 from .registry import Verdict, VerifierSpec, call_function, verdict_of
-from .worker import command
+from .worker import Answers, command
 
 __all__ = ["DEFAULT_TIMEOUT", "WorkerPool", "run_verifiers", "default_pool", "shutdown_default_pool",
            "concurrent_workers", "verifier_timeout"]
@@ -53,7 +53,7 @@ class _Worker:
     """Parent-side handle of one worker process (mutable: its state changes per call)."""
 
     proc: subprocess.Popen
-    reader: Connection
+    reader: Answers  # its JSON messages, read without blocking
     writer: Connection
     started: float
     awaiting: int = 1  # "ready" answers still due: the start's, then one per warm message
@@ -104,9 +104,9 @@ class WorkerPool:
         proc = subprocess.Popen(
             command(self.warm), stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
-        reader = Connection(os.dup(proc.stdout.fileno()), writable=False)
+        reader = Answers(os.dup(proc.stdout.fileno()))
         writer = Connection(os.dup(proc.stdin.fileno()), readable=False)
-        proc.stdout.close()  # the Connections own duplicates; no second buffered reader
+        proc.stdout.close()  # the readers own duplicates; no second buffered reader
         proc.stdin.close()
         return _Worker(proc, reader, writer, time.monotonic())
 
@@ -245,24 +245,37 @@ class _Batch:
         return max(0.0, min(limits) - now) if limits else 1.0
 
     def _receive(self, worker: _Worker) -> None:
+        """Handle the whole messages ``worker`` has sent (a partial one waits for the rest, or for
+        the call's deadline)."""
         try:
-            job_id, verdict = worker.reader.recv()
-        except (EOFError, OSError):  # the worker died
+            messages = worker.reader.read()
+        except ValueError as exc:  # too big, or not JSON: nothing more from it can be trusted
+            self._lost(worker, f": its result cannot be read back: {exc}" if worker.job is not None
+                       else "worker sent an unreadable message")
+            return
+        if messages is None:  # the worker died
             self._lost(worker, _ended(worker.exit_code()))
             return
-        except Exception as exc:  # noqa: BLE001 - a whole message whose content cannot be read here
-            if worker.job is None:
-                self._lost(worker, "sent an unreadable message")
+        for message in messages:
+            if worker not in self.pool._workers or not self._handle(worker, message):
                 return
-            job_id, verdict = worker.job, Verdict.error(f"{worker.name}: its result cannot be read back: {exc}")
-        if job_id == "ready":
+
+    def _handle(self, worker: _Worker, message: Any) -> bool:
+        """One message; False when it cost the worker its place."""
+        if message == ["ready"]:
             worker.awaiting, self.pool._start_failures = max(0, worker.awaiting - 1), 0
-            return
+            return True
+        if type(message) is not list or len(message) != 5 or worker.job is None:
+            self._lost(worker, ": its result cannot be read back: not a verdict" if worker.job is not None
+                       else "worker sent an unreadable message")
+            return False
+        job_id, status, value, reason, detail = message
         if job_id != worker.job:  # never credit a result to a call it was not sent for
             self._lost(worker, " sent a result for another call")
-            return
-        self.results[job_id] = _checked(worker.name, verdict)
+            return False
+        self.results[job_id] = _checked(worker.name, Verdict(status, value, reason, detail))
         worker.job = None
+        return True
 
     def _lost(self, worker: _Worker, reason: str) -> None:
         """Fail ``worker``'s call with ``reason`` (after the verifier's name) and discard it."""
@@ -287,8 +300,8 @@ class _Batch:
             self.results[i] = Verdict.error(reason)
 
 
-def _checked(name: str, verdict: Any) -> Verdict:
-    """A worker's answer held to the verdict contract on this side too (it crossed a pipe)."""
+def _checked(name: str, verdict: Verdict) -> Verdict:
+    """A worker's answer (JSON data) held to the verdict contract on this side too (it crossed a pipe)."""
     try:
         return verdict_of(name, verdict)
     except Exception as exc:  # noqa: BLE001 - an answer no verdict can be made of

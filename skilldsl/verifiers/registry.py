@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import math
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
+from ..data import AnyOf, list_reference_refused
+from ..ir.types import VALUE_CHECKS
+from ..values import _NO_DETAIL, STATUSES
 from ..values import Value as Verdict  # the name plugins use for the one ok/na/error type
 from . import guard
 
@@ -29,36 +33,35 @@ __all__ = [
     "verdict_of",
 ]
 
-def _is_number(value: Any) -> bool:  # as the checker types it: bool and integer are numbers
-    return isinstance(value, int) or isinstance(value, float) and math.isfinite(value)
+# what a parameter of each type must be, in a message; the test itself is the checker's rule for
+# the type (ir.types.VALUE_CHECKS), so a checked skill never fails here: only values typed
+# ``json``/``any`` at build time can
+_PARAM_WORDS = {"text": "text", "number": "a finite number", "integer": "an integer", "bool": "true/false",
+                "list": "a list", "json": "JSON", "any": "any value"}
 
 
-# what a value must be at run time for each parameter type: what the checker accepts, so a
-# checked skill never fails here; only values typed ``json``/``any`` at build time can
-_ACCEPTS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "text": (lambda v: isinstance(v, str), "text"),
-    "number": (_is_number, "a finite number"),
-    "integer": (lambda v: isinstance(v, int), "an integer"),
-    "bool": (lambda v: isinstance(v, bool), "true/false"),
-    "list": (lambda v: isinstance(v, (list, tuple)), "a list"),
-    "json": (lambda v: True, "JSON"),
-    "any": (lambda v: True, "any value"),
-}
+def _finite_number(value: Any) -> bool:  # a NaN or an infinity is no argument for a verifier
+    return VALUE_CHECKS["number"](value) and (not isinstance(value, float) or math.isfinite(value))
 
 
 def _shown(value: Any) -> str:
     """A value for a message: its kind and a short repr."""
     kind = {bool: "true/false", int: "number", float: "number", str: "text", list: "list", tuple: "list",
             dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
+    return f"{kind} {_short(value)}"
+
+
+def _short(value: Any) -> str:
     text = _printable(repr, value)
-    return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"
+    return text[:60] + "..." if len(text) > 60 else text
 
 
 def _printable(show: Callable[[Any], str], value: Any) -> str:
-    """``show(value)``, or a placeholder when the value's own ``__repr__``/``__str__`` fails."""
+    """``show(value)`` as plain text, or a placeholder when the value's own ``__repr__``/``__str__``
+    fails -- or exits: a message must never raise, nor end the run it reports on."""
     try:
-        return show(value)
-    except Exception:  # noqa: BLE001 - a message must never raise
+        return str.__str__(show(value))
+    except (Exception, SystemExit):  # noqa: BLE001
         return f"<unprintable {type(value).__name__}>"
 
 
@@ -90,16 +93,17 @@ class Param:
         return cls(name.strip(), type_, value)
 
     def __post_init__(self) -> None:
-        if self.type not in _ACCEPTS:
-            raise ValueError(f"unknown parameter type {self.type!r} for {self.name!r} (types: {', '.join(_ACCEPTS)})")
-        object.__setattr__(self, "_accepts", _ACCEPTS[self.type][0])  # looked up once, used per call
+        if self.type not in _PARAM_WORDS:
+            raise ValueError(f"unknown parameter type {self.type!r} for {self.name!r} (types: {', '.join(_PARAM_WORDS)})")
+        accepts = _finite_number if self.type == "number" else VALUE_CHECKS[self.type]
+        object.__setattr__(self, "_accepts", accepts)  # looked up once, used per call
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` cannot be passed as this parameter (None: it can). A ``None`` default,
         say for an omitted bound, may also be passed explicitly."""
         if self._accepts(value) or (value is None and self.default is None):
             return None
-        return f"'{self.name}' must be {_ACCEPTS[self.type][1]}, got {_shown(value)}"
+        return f"'{self.name}' must be {_PARAM_WORDS[self.type]}, got {_shown(value)}"
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,11 @@ class VerifierSpec:
     def _by_name(self) -> dict[str, Param]:
         return {p.name: p for p in self.params}
 
+    @cached_property
+    def reads_alternatives(self) -> bool:
+        """Whether the verifier reads a list reference as its options (``reference.alternatives``)."""
+        return bool(getattr(self.func, "reads_alternatives", False))
+
     def argument_problem(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
         """Why these arguments do not fit the declared parameters (count, names, types), naming
         the verifier and the parameter; None when they fit. Runs before every call: kept lean."""
@@ -150,6 +159,8 @@ class VerifierSpec:
             if missing:
                 return f"{self.name} is missing argument {missing[0]!r}"
         for param, value in pairs:
+            if isinstance(value, AnyOf) and not self.reads_alternatives:  # its text is no answer
+                return f"{self.name}: {list_reference_refused(repr(param.name), value)}"
             problem = param.problem(value)
             if problem:
                 return f"{self.name}: {problem}"
@@ -192,38 +203,167 @@ def call_function(name: str, func: Callable[..., Any], args: Any, kwargs: Any, *
 def _raised(name: str, exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"{name} called sys.exit({'' if exc.code is None else _printable(repr, exc.code)})"
-    message = _printable(str, exc)
+    message = _clipped(_printable(str, exc), MAX_REASON)
     return f"{name} raised {type(exc).__name__}" + (f": {message}" if message else "")
+
+
+# What a verdict may carry: far above what a real one holds, far below what slows a results line.
+MAX_REASON = 10_000  # characters of a reason
+MAX_DETAIL_CHARS = 100_000  # characters of a detail: its texts and keys together
+MAX_DETAIL_DEPTH = 20  # mappings and lists nested in a detail
+# the slots of a Verdict, read past any property a subclass puts in front of them
+_SLOTS = tuple(Verdict.__dict__[name] for name in ("status", "value", "reason", "detail"))
 
 
 def verdict_of(name: str, result: Any) -> Verdict:
     """A verifier's return value as a plain Verdict, or an ``error`` naming ``name`` when it breaks
     the contract: a bool, a finite number in [0, 1], None (na) or a Verdict whose ``ok`` value is
-    one of those, with a known status and a mapping as detail. A NaN, a wrong status or a text
-    value never passes as a score."""
-    if not isinstance(result, Verdict):
-        verdict = Verdict.of(result)
-        return verdict.with_reason(name) if not verdict.is_ok else verdict
-    if type(result) is Verdict and result.status == "ok" and type(result.value) is bool and type(result.detail) is dict:
-        return result  # the common case, already plain
-    problem = _verdict_problem(result)
-    if problem:
-        return Verdict.error(f"{name} returned {problem}")
-    reason = result.reason if result.is_ok or isinstance(result.reason, str) else f"{name} gave no reason"
-    if result.is_error and not reason.startswith(name):
+    one of those, with a known status, a text (or no) reason and a mapping as detail.
+
+    Every verdict crosses this point, in the caller's process or a worker's, and leaves it as plain
+    data that runs none of the verifier's code when it is compared, written or sent: each field is
+    read once (a value that changes between reads, or a subclass's property, cannot pass one value
+    to the check and another to the reward); a value must be a bool, an int or a float (a float
+    subclass, such as ``numpy.float64``, is read as the float it holds); a reason is text, cut to
+    :data:`MAX_REASON` characters; a detail is rebuilt as JSON data (:func:`_plain_detail`). A
+    NaN, a wrong status or a text value never passes as a score. ``name`` may be empty (``Verdict.of``).
+    """
+    if (type(result) is Verdict and result.detail is _NO_DETAIL and result.reason is None
+            and type(result.value) is bool and type(result.status) is str and result.status == "ok"):
+        return result  # the common case (``Verdict.ok(True)``), already plain
+    if not issubclass(type(result), Verdict):
+        verdict = _plain_result(result)
+        return verdict.with_reason(name) if name and not verdict.is_ok else verdict
+    who = name or "verifier"
+    status, value, reason, detail = (slot.__get__(result) for slot in _SLOTS)
+    if type(status) is not str or status not in STATUSES:
+        return Verdict.error(f"{who} returned an unknown status {_short(status)}")
+    if not issubclass(type(detail), dict):
+        return Verdict.error(f"{who} returned a detail that is not a mapping ({type(detail).__name__})")
+    number = None
+    if status == "ok":
+        number = _read_number(value)
+        if number is None or type(number) is not bool and not 0.0 <= number <= 1.0:
+            shown = number if number is not None and type(value) is not int else value
+            return Verdict.error(f"{who} returned ok with {_shown(shown)}: a verifier's value is true/false "
+                                 "or a number in [0, 1]")
+    reason = _clipped(str.__str__(reason), MAX_REASON) if issubclass(type(reason), str) else None
+    if status != "ok" and reason is None:
+        reason = f"{who} gave no reason"
+    elif status == "error" and name and not reason.startswith(name):
         reason = f"{name}: {reason}"  # an error names the verifier that found it
-    return Verdict(result.status, result.value, reason, result.detail)
+    return Verdict(status, number, reason, _plain_detail(detail))
 
 
-def _verdict_problem(verdict: Verdict) -> str | None:
-    if verdict.status not in ("ok", "na", "error"):
-        return f"an unknown status {verdict.status!r}"
-    if not isinstance(verdict.detail, dict):
-        return f"a detail that is not a mapping ({type(verdict.detail).__name__})"
-    value = verdict.value
-    if verdict.is_ok and not (isinstance(value, bool) or _is_number(value) and 0 <= value <= 1):
-        return f"ok with {_shown(value)}: a verifier's value is true/false or a number in [0, 1]"
+def _plain_result(result: Any) -> Verdict:
+    """A plain return value (not a Verdict) as a Verdict; its reasons do not name the verifier."""
+    if result is None:
+        return Verdict.na("verifier could not decide")
+    if type(result) is bool:
+        return Verdict.ok(result)
+    number = _read_number(result)
+    if number is None:
+        return Verdict.error(f"verifier returned an unsupported value of type {type(result).__name__}")
+    if not 0.0 <= number <= 1.0:  # NaN fails this too
+        return Verdict.error(f"verifier returned {_short(result if type(result) is int else number)}, outside [0, 1]")
+    return Verdict.ok(number)
+
+
+def _read_number(value: Any) -> "bool | float | None":
+    """The bool, or the float, ``value`` holds, read once and without running code of its own (no
+    ``__float__`` or comparison of a subclass); None for any other type, an int subclass included."""
+    kind = type(value)
+    if kind is bool or kind is float:
+        return value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
+    if issubclass(kind, float):  # numpy.float64 and the like: the float it holds
+        return float.__float__(value)
     return None
+
+
+def _plain_detail(detail: dict) -> Mapping:
+    """``detail`` rebuilt from plain JSON data -- text-keyed dicts, lists, texts, numbers, bools,
+    None -- so nothing downstream (the trace, the results writer, a pipe) runs a verifier's code.
+    Iterative, so any depth (or a cycle) is safe: what is nested deeper than
+    :data:`MAX_DETAIL_DEPTH` or lies past :data:`MAX_DETAIL_CHARS` is cut, with a note that says so;
+    any other object becomes its repr."""
+    if not dict.__len__(detail):
+        return _NO_DETAIL
+    budget, root = MAX_DETAIL_CHARS, {}
+    stack: list = [(detail, root, 1)]
+    while stack:
+        source, target, depth = stack.pop()
+        keyed = type(target) is dict
+        items = dict.items(source) if keyed else enumerate(_sequence_of(source))
+        for key, value in items:
+            key = _plain_key(key) if keyed else key
+            if budget <= 0:
+                _put(target, key, f"<cut: the detail is over {MAX_DETAIL_CHARS} characters>")
+                break
+            kind = type(value)  # (isinstance would believe a __class__ property)
+            if issubclass(kind, (dict, list, tuple)):
+                if depth >= MAX_DETAIL_DEPTH:
+                    value = f"<cut: nested deeper than {MAX_DETAIL_DEPTH} levels>"
+                else:
+                    child: Any = {} if issubclass(kind, dict) else []
+                    stack.append((value, child, depth + 1))
+                    value = child
+            else:
+                value = _plain_leaf(value)
+            if type(value) is str:
+                value = _clipped(value, budget)
+                budget -= len(value)
+            budget -= 1 + (len(key) if keyed else 0)
+            _put(target, key, value)
+    return root
+
+
+def _sequence_of(source: "list | tuple") -> Any:
+    """The items of a list or tuple by the built-in iterator (not a subclass's ``__iter__``)."""
+    return (list if issubclass(type(source), list) else tuple).__iter__(source)
+
+
+def _put(target: "dict | list", key: Any, value: Any) -> None:
+    if type(target) is dict:
+        target[key] = value
+    else:
+        target.append(value)
+
+
+def _plain_leaf(value: Any) -> Any:
+    """A detail's leaf as a JSON scalar: texts, numbers, bools and None as themselves (a subclass's
+    as the plain value it holds), anything else as its repr."""
+    kind = type(value)
+    if kind is str or kind is bool or kind is float or value is None:
+        return value
+    if issubclass(kind, str):
+        return str.__str__(value)
+    if issubclass(kind, float):
+        return float.__float__(value)
+    if issubclass(kind, int):
+        number = int.__int__(value)
+        return number if -2 ** 63 <= number < 2 ** 64 else _printable(repr, number)  # a JSON writer's limits
+    try:  # the verifier's own object: its repr exiting is the verifier exiting (call_function says so)
+        return str.__str__(repr(value))
+    except Exception:  # noqa: BLE001
+        return f"<unprintable {kind.__name__}>"
+
+
+def _plain_key(key: Any) -> str:
+    leaf = _plain_leaf(key)
+    return leaf if type(leaf) is str else json.dumps(leaf)  # 1 -> "1", None -> "null", as JSON writes them
+
+
+def _clipped(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with a note of how many more there were."""
+    if len(text) <= limit:
+        return text
+    limit = max(limit, 0)
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 _REGISTRY: dict[str, VerifierSpec] = {}
