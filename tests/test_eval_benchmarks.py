@@ -91,3 +91,30 @@ def test_gsm8k_best_of_n_references_by_hand():
     correct = [[False, False, False, True], [True, True, False, True], [False] * 4]
     chosen = [r["selected"] for r in run.records]
     assert bon["selected"] == pytest.approx(sum(c[s] for c, s in zip(correct, chosen)) / 3)
+
+
+def test_judgebench_pair_rule_by_hand():
+    # ScalerLab/JudgeBench utils/metrics.py: +1 per judgment naming the label's winner, -1 per one
+    # naming the other response, 0 per tie; right when the sum is positive
+    right = bm.judgebench_pair_right
+    assert right([0, 0], 0) and right([0, None], 0) and right([None, 1], 1)
+    assert not right([0, 1], 0) and not right([None, None], 0) and not right([1, None], 0) and not right([], 0)
+    assert right([0], 0) and not right([None], 0)  # one order asked: plain accuracy, a tie is not right
+
+
+def test_judgebench_official_score_from_both_orders_of_the_original_files():
+    from skilldsl.eval.judge import JudgeOptions
+
+    # the fake prefers whatever is shown first (bias 0.3); |P - 0.5| <= 0.1 is a tie. By hand:
+    # p1 A{1} B{0}, A>B: first order A (right), second P(A) = 0.58 (tie) -> right
+    # p2 A{0} B{1}, B>A: first P(A) = 0.42 (tie), second B (right)        -> right
+    # p3 A{1} B{1}, A>B: first A (right), second B (wrong)                 -> neither
+    # p4 A{0} B{1}, A>B: first tie, second B (wrong)                       -> not right
+    run = run_eval(FakeScorer("pairwise", bias=0.3), FIX / "judgebench" / "dataset=judgebench,response_model=fake-model.jsonl",
+                   options=JudgeOptions(both_orders=True, tie_margin=0.1), progress=False)
+    got = run.summary["official"]["judgebench"]
+    assert (got["score"], got["n"]) == (0.5, 4)
+    assert {c: v["score"] for c, v in got["categories"].items()} == {
+        "knowledge": 1.0, "reasoning": 1.0, "math": 0.0, "coding": 0.0}
+    records = {r["id"]: r for r in run.records}
+    assert records["p1"]["verdicts"] == [0, None] and records["p3"]["verdicts"] == [0, 1]

@@ -25,9 +25,12 @@ def loader(registry):
     return load
 
 
-def run_eval_cli(argv, capsys):
+def run_eval_cli(argv, capsys, max_skipped="1"):
+    """``eval`` on fixtures; they hold bad rows on purpose, so by default any share of skips passes
+    (``max_skipped=None``: the command's own default)."""
     seen = {}
-    code = eval_cmd.execute(parse(eval_cmd, ["eval", *argv]), loader(seen))
+    extra = ["--max-skipped", max_skipped] if max_skipped is not None else []
+    code = eval_cmd.execute(parse(eval_cmd, ["eval", *argv, *extra]), loader(seen))
     out = capsys.readouterr()
     return code, out, seen
 
@@ -143,3 +146,18 @@ def test_eval_checkpoint_records_the_resolved_method(tmp_path, capsys):
                                  "--no-progress"], capsys)
     assert code == 0 and json.loads(out.out)["options"]["method"] == "knockout"
     assert json.loads(ckpt.read_text().splitlines()[0])["header"]["options"]["method"] == "knockout"
+
+
+def test_eval_fails_loudly_when_too_many_rows_were_skipped(tmp_path, capsys):
+    # the summary reported accuracy on the rows that were left, with exit 0
+    rows = [{"id": f"r{k}", "prompt": "p", "chosen": "good {1}", "rejected": "bad {0}"} for k in range(10)]
+    rows[3] = {"id": "r3", "prompt": "p"}  # 1 of 10 rows: 10 % skipped
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, _ = run_eval_cli(["points.skill", str(data), "--format", "openrs", "--no-progress"], capsys,
+                                max_skipped=None)
+    assert code == 1 and json.loads(out.out)["skipped"]["count"] == 1  # the summary is still printed
+    assert "1 of 10 rows (10%) were skipped" in out.err and "missing fields 'chosen', 'rejected'" in out.err, out.err
+    code, _, _ = run_eval_cli(["points.skill", str(data), "--format", "openrs", "--no-progress"], capsys,
+                              max_skipped="0.1")
+    assert code == 0

@@ -179,3 +179,82 @@ def test_per_subset_keeps_the_first_items_of_every_subset():
     d = read_dataset(FIX / "llmbar", per_subset=1)
     assert sorted(i.id.split(":")[0] for i in d.items) == ["Adversarial_Manual", "Natural"]
     assert len(read_dataset(FIX / "llmbar", per_subset=1, limit=1).items) == 1
+
+
+# -- the layouts the benchmarks publish (fixtures with their field names and types) -----------------
+
+PUBLISHED = [
+    (FIX / "rmbench_published", "rmbench"),
+    (FIX / "rmbench_published" / "chat_filtered.json", "rmbench"),
+    (FIX / "rmbench_published" / "code_filtered.json", "rmbench"),
+    (FIX / "rmbench_published" / "safety-refuse_filtered.json", "rmbench"),
+    (FIX / "rmbench_total_dataset.json", "rmbench"),
+    (FIX / "judgebench" / "dataset=judgebench,response_model=fake-model.jsonl", "judgebench"),
+    (FIX / "rewardbench2_published.jsonl", "rewardbench2"),
+]
+
+
+@pytest.mark.parametrize("path, fmt", PUBLISHED, ids=lambda x: getattr(x, "name", x))
+def test_auto_detection_picks_each_published_layout_and_reads_every_row(path, fmt):
+    # RM-Bench's chat file was read as RewardBench 2 (4 items, all 0.0); with --format rmbench
+    # every row was skipped for a missing 'domain'; JudgeBench's own files were refused
+    assert detect_format(path) == fmt
+    d = read_dataset(path)
+    assert d.format == fmt and d.items and not d.skipped, [s.reason for s in d.skipped]
+
+
+def test_rmbench_domain_comes_from_the_file_or_the_row_and_ids_are_per_domain():
+    d = read_dataset(FIX / "rmbench_published")  # a directory: every domain file
+    assert [(i.id, i.subset) for i in d.items] == [
+        ("chat:0", "chat"), ("chat:1", "chat"), ("code:0", "code"), ("safety-refuse:0", "safety")]
+    code = d.items[2]
+    assert code.hidden["language"] == "python" and code.hidden["subset"] == "bigcode/humanevalpack"
+    assert set(code.inputs) == {"prompt"}  # nothing else reaches the skill
+    total = read_dataset(FIX / "rmbench_total_dataset.json")
+    assert [(i.id, i.subset) for i in total.items] == [
+        ("chat:chat/0", "chat"), ("chat:chat/1", "chat"), ("safety-refuse:safety-refuse/0", "safety")]
+
+
+def test_rmbench_rows_without_a_domain_outside_a_domain_file_are_skipped_with_the_reason(tmp_path):
+    rows = json.loads((FIX / "rmbench_published" / "chat_filtered.json").read_text())
+    (tmp_path / "mine.json").write_text(json.dumps(rows))
+    d = read_dataset(tmp_path / "mine.json", "rmbench")
+    assert not d.items and reasons(d) == {
+        "no field 'domain', and the file's name (not <domain>_filtered.json) names none"}
+
+
+def test_judgebench_original_rows_keep_their_order_label_and_category():
+    d = read_dataset(FIX / "judgebench" / "dataset=judgebench,response_model=fake-model.jsonl")
+    assert [(i.id, i.subset, i.label) for i in d.items] == [
+        ("p1", "knowledge", 0), ("p2", "reasoning", 1), ("p3", "math", 0), ("p4", "coding", 0)]
+    first = d.items[0]
+    assert first.candidates == ["The answer is A. {1}", "The answer is B. {0}"]
+    assert set(first.inputs) == {"prompt"} and first.hidden["response_model"] == "fake-model"
+
+
+def test_rewardbench2_ids_repeat_across_subsets_and_precise_if_names_its_constraint():
+    d = read_dataset(FIX / "rewardbench2_published.jsonl")
+    assert [i.id for i in d.items] == ["Factuality:5", "Precise IF:5", "Math:6", "Ties:ref:1", "Ties:tied:1"]
+    precise = d.items[1]
+    assert precise.inputs == {"prompt": "prompt Precise IF 5", "instruction_id_list": ["length_constraints:number_words"]}
+    assert d.items[2].candidates[0] == "see https:/x {2}"  # "\/" in the JSON text is "/"
+    assert all(set(i.inputs) <= {"prompt", "instruction_id_list"} for i in d.items)  # no metadata answers
+
+
+def test_rewardbench2_ties_score_reads_the_rows_own_ids():
+    from skilldsl.eval import run_eval
+    from skilldsl.eval.fake import FakeScorer
+
+    run = run_eval(FakeScorer("pointwise"), FIX / "rewardbench2_published.jsonl", progress=False)
+    subsets = run.summary["official"]["rewardbench2"]["subsets"]
+    ties = subsets["Ties"]["parts"]
+    assert ties["ref_accuracy"] == 1.0 and ties["tied_accuracy"] == 1.0  # ref:1 and tied:1 paired by n
+    assert subsets["Math"]["score"] == 0.0 and subsets["Factuality"]["score"] == 1.0
+
+
+def test_unsure_detection_says_which_formats_fit_and_why(tmp_path):
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(json.dumps({"id": 1, "prompt": "p", "chosen": ["a"], "rejected": ["b", "c"], "subset": "x"}) + "\n")
+    with pytest.raises(EvalError) as err:
+        detect_format(odd)
+    assert "RM-Bench and RewardBench 2" in str(err.value) and "num_correct" in str(err.value)

@@ -41,6 +41,9 @@ def add_parser(subparsers) -> None:
                    help="per-item JSONL checkpoint that --resume continues (default: the report path with "
                         ".jsonl; --out is an older name for it)")
     p.add_argument("--resume", action="store_true", help="skip items already in a matching checkpoint")
+    p.add_argument("--max-skipped", type=share, default=DEFAULT_MAX_SKIPPED, metavar="SHARE",
+                   help="exit 1 when more than this share of the rows were skipped (default "
+                        f"{DEFAULT_MAX_SKIPPED}): the accuracy of what is left would not be the benchmark's")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_judge_arguments(p)
     p.set_defaults(func=lambda args: execute(args, load_scorer))
@@ -81,7 +84,34 @@ def execute(args, load_scorer) -> int:
         except EvalError as exc:
             return eval_error(exc)
         print(json.dumps(summary, indent=2, default=str), file=stdout)
-    return 0
+    return _too_many_skipped(summary, args.max_skipped)
+
+
+DEFAULT_MAX_SKIPPED = 0.05
+
+
+def share(text: str) -> float:
+    """A share in [0, 1], for ``--max-skipped``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
+    return value
+
+
+def _too_many_skipped(summary: dict, most: float) -> int:
+    """1, with the count and the most common reasons on stderr, when more than ``most`` of the
+    rows were skipped; else 0."""
+    skipped = summary["skipped"]["count"]
+    rows = skipped + summary["items"]
+    if not rows or skipped / rows <= most:
+        return 0
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in list(summary["skipped"]["reasons"].items())[:3])
+    print(f"error: {skipped} of {rows} rows ({skipped / rows:.0%}) were skipped, more than --max-skipped "
+          f"{most:g}; the accuracy above is not the benchmark's. Most common: {reasons}", file=sys.stderr)
+    return 1
 
 
 def _evaluate(args, load_scorer) -> dict:

@@ -14,6 +14,13 @@ chosen style ``i`` strictly outscores rejected style ``j`` (styles: concise, det
 detailed markdown); hard = mean of the upper triangle (chosen less formatted than rejected),
 normal = diagonal, easy = lower triangle; the overall hard/normal/easy are the unweighted
 means over domains, and the total the mean of the per-domain averages.
+
+JudgeBench (ScalerLab/JudgeBench, ``utils/metrics.py``: ``compute_final_metrics``): every judgment
+of a pair (each order asked, mapped back to the pair's own order) adds 1 when it names the label's
+winner and takes 1 away when it names the other response; a tie adds nothing. A pair counts as
+right when the sum is positive -- both orders right, or one right and one tie; one right and one
+wrong is neither -- and the score is the share of right pairs among all of them, per category
+and overall (a pair with no judgment, an error, counts as not right).
 """
 from __future__ import annotations
 
@@ -21,7 +28,8 @@ import math
 from collections import defaultdict
 
 __all__ = ["RB2_SUBSETS", "rb2_row_result", "rb2_prompt_stats", "rb2_ties_score", "rb2_leaderboard",
-           "RMBENCH_DOMAINS", "rmbench_domain", "rmbench_matrix", "rmbench_scores"]
+           "RMBENCH_DOMAINS", "rmbench_domain", "rmbench_matrix", "rmbench_scores", "judgebench_pair_right",
+           "judgebench_scores"]
 
 RB2_SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 RMBENCH_DOMAINS = ("chat", "math", "code", "safety")
@@ -127,6 +135,23 @@ def _hard_normal_easy(matrices: list) -> dict:
     normal = _mean([acc[i][i] for i in range(size)])
     return {"hard": hard, "normal": normal, "easy": easy, "average": (hard + normal + easy) / 3,
             "n": len(matrices), "matrix": acc}
+
+
+def judgebench_pair_right(verdicts: list, label: int) -> bool:
+    """Whether JudgeBench counts a pair right: its judgments (0/1: the winner, None: a tie) name the
+    label's winner more often than the other response."""
+    return sum((v == label) - (v is not None and v != label) for v in verdicts) > 0
+
+
+def judgebench_scores(rows: list) -> dict:
+    """Official JudgeBench score, overall and per category, from ``(category, verdicts, label)``
+    rows (``verdicts`` empty for a pair that was not judged)."""
+    by_category = defaultdict(list)
+    for category, verdicts, label in rows:
+        by_category[category].append(judgebench_pair_right(verdicts, label))
+    every = [right for rights in by_category.values() for right in rights]
+    return {"score": _mean(every), "n": len(every),
+            "categories": {c: {"score": _mean(r), "n": len(r)} for c, r in sorted(by_category.items())}}
 
 
 def _mean(values: list) -> float:

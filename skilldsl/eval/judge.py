@@ -119,13 +119,17 @@ class Judge:
     def _eval_pair(self, item: EvalItem, record: "_Record"):
         if self.info.mode == "pairwise":
             (p,) = yield from self._prefer(item, [(0, 1)], record)
+            verdicts = record.asked[0]
         else:
             s0, s1 = yield from self._points(item, record)
             p = 0.5 if s0 == s1 else float(s0 > s1)
             record.data["scores"] = [s0, s1]
+            verdicts = [self._verdict(p)]
         record.data["p_first"] = p
         pred = self._verdict(p)
-        record.data.update(pred=pred, label=item.label)
+        # each ask's own verdict (0: the first candidate, 1: the second, None: a tie), for scores
+        # that count orders apart (JudgeBench's)
+        record.data.update(pred=pred, label=item.label, verdicts=verdicts)
         record.value = float(pred == item.label)
 
     def _verdict(self, p: float) -> "int | None":
@@ -138,7 +142,7 @@ class Judge:
 
     def _eval_bestof(self, item: EvalItem, record: "_Record"):
         scores = yield from self._scores(item, record)
-        record.data.update(scores=scores, num_correct=item.num_correct)
+        record.data.update(scores=scores, num_correct=item.num_correct, row_id=item.hidden.get("id", item.id))
         if item.subset.lower() == "ties":
             record.value = float(bm.rb2_prompt_stats(scores, item.num_correct)[0])
         else:
@@ -250,6 +254,7 @@ class Judge:
     def _combine(self, i: int, orientations: list, rewards: list, record: "_Record") -> float:
         # P(a better) -> P(i better) for each ask; the mean is the soft answer
         probs = [p if a == i else 1 - p for (a, _), p in zip(orientations, rewards)]
+        record.asked.append([self._verdict(p) for p in probs])
         if self.options.both_orders:
             record.consistency(probs, self._verdict)
         return sum(probs) / len(probs)
@@ -272,6 +277,7 @@ class _Record:
         self.cost = {"tokens_in": 0, "tokens_out": 0, "seconds": 0.0, "calls": 0}
         self.evidence: dict = {}
         self.checks: list = []
+        self.asked: list = []  # per pair compared, each ask's verdict on it (see Judge._combine)
         self.started = time.perf_counter()
 
     def rewards(self, results: list) -> list:

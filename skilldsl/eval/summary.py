@@ -57,7 +57,19 @@ def official_scores(records: list, dataset) -> dict:
         out["best_of_n"] = _best_of_n([r for r in ok if r["kind"] == "bon"], dataset)
     if any(r["kind"] == "pair" and r.get("label") is None for r in ok):
         out["ties"] = _ties([r for r in ok if r["kind"] == "pair"])
+    if dataset.format == "judgebench":  # every pair, judged or not: an unjudged pair is not right
+        labels = {item.id: item.label for item in dataset.items}
+        out["judgebench"] = bm.judgebench_scores([(r["subset"], _verdicts(r), labels.get(r["id"]))
+                                                  for r in records if r["kind"] == "pair"])
     return out
+
+
+def _verdicts(record: dict) -> list:
+    """A pair record's verdicts, one per ask (a checkpoint written before they were kept: its one
+    combined verdict)."""
+    if "verdicts" in record:
+        return record["verdicts"]
+    return [record["pred"]] if record.get("status") == "ok" and "pred" in record else []
 
 
 def _rewardbench2(records: list) -> dict:
@@ -65,7 +77,7 @@ def _rewardbench2(records: list) -> dict:
     for name in sorted({r["subset"] for r in records}):
         rows = [r for r in records if r["subset"] == name]
         if name.lower() == "ties":
-            ties = bm.rb2_ties_score([(r["id"], r["scores"], r["num_correct"]) for r in rows])
+            ties = bm.rb2_ties_score([(r.get("row_id", r["id"]), r["scores"], r["num_correct"]) for r in rows])
             subsets[name] = {"score": ties["score"], "n": len(rows), "parts": ties}
         else:
             subsets[name] = {"score": sum(r["value"] for r in rows) / len(rows), "n": len(rows)}

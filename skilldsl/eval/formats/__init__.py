@@ -32,7 +32,7 @@ FORMATS = {f.name: f for f in (
     Format("pandalm", "PandaLM test set (3 annotators, ties)", pairs.read_pandalm, pairs.detect_pandalm,
            pairs.pandalm_baselines),
     Format("llmbar", "LLMBar pairs (label 1|2); a directory = all subsets", pairs.read_llmbar, pairs.detect_llmbar),
-    Format("judgebench", "JudgeBench in the OpenRS form (ground_truth -> reference)", pairs.read_judgebench,
+    Format("judgebench", "JudgeBench, original (label A>B|B>A) or OpenRS form (ground_truth -> reference)", pairs.read_judgebench,
            pairs.detect_judgebench),
     Format("rmbench", "RM-Bench (3 chosen x 3 rejected style variants)", lists.read_rmbench, lists.detect_rmbench),
     Format("rewardbench2", "RewardBench 2 (best-of-4, Ties)", lists.read_rewardbench2, lists.detect_rewardbench2),
@@ -56,8 +56,9 @@ def detect_format(path: Path) -> str:
         fits = sum(bool(fmt.detect(path, [row])) for row in rows) if rows else int(fmt.detect(path, rows))
         if fits * 2 > len(rows):
             return fmt.name
-    raise EvalError(f"{path}: cannot tell the data format from its fields; pass --format, one of: "
-                    f"{format_names()}")
+    near = lists.near_formats(rows)
+    raise EvalError(f"{path}: cannot tell the data format from its fields{f' ({near})' if near else ''}; "
+                    f"pass --format, one of: {format_names()}")
 
 
 def read_dataset(path, fmt: "str | None" = None, limit: "int | None" = None,

@@ -1,4 +1,4 @@
-"""Readers for pairwise preference sets: LLMBar, PandaLM, JudgeBench (OpenRS form), OpenRS.
+"""Readers for pairwise preference sets: LLMBar, PandaLM, JudgeBench (original and OpenRS forms), OpenRS.
 
 Each reader only maps native fields to an :class:`EvalItem`; validation, skip records and
 duplicate ids go through :func:`common.collect`.
@@ -129,11 +129,35 @@ def judgebench_category(query_type: str) -> str:
 
 
 def read_judgebench(path: Path):
-    """JudgeBench as recast by OpenRS: ``prompt``/``chosen``/``rejected`` + ``ground_truth``
-    (passed as the ``reference`` input; a list of answers as such: any of them is correct,
-    see :func:`common.reference`). Nothing else reaches the skill: no ``order``, no
-    source model, no ids. Subsets are JudgeBench's categories."""
-    return collect(numbered(path, read_numbered(path)), _openrs_row(judgebench=True))
+    """JudgeBench in either published form, row by row:
+
+    - the original (ScalerLab/JudgeBench, ``data/dataset=judgebench,response_model=<model>.jsonl``):
+      ``pair_id``, ``original_id``, ``source``, ``question``, ``response_model``, ``response_A``,
+      ``response_B``, ``label`` (``"A>B"`` or ``"B>A"``); the candidates keep the file's order;
+    - as recast by OpenRS: ``prompt``/``chosen``/``rejected`` + ``ground_truth`` (passed as the
+      ``reference`` input; a list of answers as such: any of them is correct, see
+      :func:`common.reference`).
+
+    Nothing else reaches the skill: no label, no ``order``, no source model, no ids. Subsets are
+    JudgeBench's categories (from ``source`` / ``query_type``)."""
+    openrs = _openrs_row(judgebench=True)
+    return collect(numbered(path, read_numbered(path)),
+                   lambda row, ref: _judgebench_row(row, ref) if _is_original_judgebench(row) else openrs(row, ref))
+
+
+_JUDGEBENCH_LABELS = {"A>B": 0, "B>A": 1}
+
+
+def _is_original_judgebench(row) -> bool:
+    return isinstance(row, dict) and "response_A" in row
+
+
+def _judgebench_row(row: dict, ref: str) -> EvalItem:
+    need(row, "pair_id", "source", "question", "response_A", "response_B", "label")
+    return EvalItem(id=text(row, "pair_id"), subset=judgebench_category(text(row, "source")), kind="pair",
+                    candidates=[text(row, "response_A"), text(row, "response_B")],
+                    inputs={"prompt": text(row, "question")}, label=choice(row["label"], _JUDGEBENCH_LABELS, "label"),
+                    hidden={k: row[k] for k in ("original_id", "response_model", "source") if k in row})
 
 
 def read_openrs(path: Path):
@@ -185,9 +209,10 @@ def _checklist(raw) -> list:
 
 
 def detect_judgebench(path: Path, rows: list) -> bool:
-    """OpenRS JudgeBench rows: chosen/rejected with ``ground_truth`` and ``query_type``."""
-    return bool(rows) and all(isinstance(r, dict) and {"chosen", "rejected", "ground_truth", "query_type"} <= set(r)
-                              for r in rows)
+    """JudgeBench rows: the original's ``pair_id``/``response_A``/``response_B``/``label``, or
+    OpenRS's chosen/rejected with ``ground_truth`` and ``query_type``."""
+    forms = ({"pair_id", "response_A", "response_B", "label"}, {"chosen", "rejected", "ground_truth", "query_type"})
+    return bool(rows) and all(isinstance(r, dict) and any(form <= set(r) for form in forms) for r in rows)
 
 
 def detect_openrs(path: Path, rows: list) -> bool:
