@@ -1,11 +1,13 @@
 """The runnable skill: a Program plus lazily created model backends."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+import threading
+from typing import Any, Callable, Iterable, Iterator
 
 from ..ir import Program
 from ..progress import progress_bar
 from .backends.base import BackendError, describe
+from .batching import batcher_for
 from .executor import Executor, combine_candidates
 from .result import Result, format_result
 
@@ -39,6 +41,8 @@ class Skill:
         self._backends: dict[str, Any] = {}
         self._unavailable: dict[str, str] = {}  # backend key -> why it could not be created
         self.stats = {"waves": 0, "calls": []}  # backend/verifier calls: (kind, model, n)
+        self._batch_lock = threading.Lock()  # one batch at a time in any thread: backends are not thread-safe
+        self._batchers: dict = {}  # event loop -> its ScoreBatcher (ascore), see batching.batcher_for
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -142,28 +146,56 @@ class Skill:
                 bar.close()
 
     def _run(self, samples: list) -> list[Result]:
-        executor = Executor(self.program, self.backend)
-        results = executor.run(samples)
-        self.stats["waves"] += executor.waves
-        self.stats["calls"].extend(executor.runner.calls)
+        with self._batch_lock:
+            executor = Executor(self.program, self.backend)
+            results = executor.run(samples)
+            self.stats["waves"] += executor.waves
+            self.stats["calls"].extend(executor.runner.calls)
         return results
 
     def compare(self, prompt: str, a: str, b: str) -> Result:
         """Pairwise: P(a is better than b) for one pair."""
-        if self.mode != "pairwise":
-            use = "score([{...}])" if self.mode == "pointwise" else "rank(prompt, candidates)"
-            raise ValueError(f"compare() needs a pairwise skill; {self.name!r} is {self.mode}: use {use}")
-        return self.score([{"prompt": prompt, "a": a, "b": b}])[0]
+        return self.score([self._pair(prompt, a, b)])[0]
 
     def rank(self, prompt: str, candidates: list[str]) -> Result:
         """Rank candidates: a listwise skill scores each candidate; a pointwise skill scores
         each as ``response``. ``scores`` per candidate, ``best`` the argmax."""
+        samples, combine = self._ranking(prompt, candidates)
+        return combine(self.score(samples))
+
+    def _pair(self, prompt: str, a: str, b: str) -> dict:
+        """The sample :meth:`compare` scores, once the skill is known to be pairwise."""
+        if self.mode != "pairwise":
+            use = "score([{...}])" if self.mode == "pointwise" else "rank(prompt, candidates)"
+            raise ValueError(f"compare() needs a pairwise skill; {self.name!r} is {self.mode}: use {use}")
+        return {"prompt": prompt, "a": a, "b": b}
+
+    def _ranking(self, prompt: str, candidates: list[str]) -> "tuple[list[dict], Callable[[list[Result]], Result]]":
+        """The samples :meth:`rank` scores, and how their Results become its one Result."""
         if self.mode == "listwise":
-            return self.score([{"prompt": prompt, self.program.doc["candidates"]: list(candidates)}])[0]
+            return [{"prompt": prompt, self.program.doc["candidates"]: list(candidates)}], lambda results: results[0]
         if self.mode == "pairwise":
             raise ValueError("rank() with a pairwise skill needs a tournament: use `skilldsl rank`")
-        results = self.score([{"prompt": prompt, "response": c} for c in candidates])
-        return combine_candidates(results, self.reward_id)
+        return ([{"prompt": prompt, "response": c} for c in candidates],
+                lambda results: combine_candidates(results, self.reward_id))
+
+    # -- async: concurrent callers of one event loop share runtime batches ------------------
+    async def ascore(self, samples: Iterable[dict]) -> list[Result]:
+        """:meth:`score` for asyncio: the samples of concurrent calls in one event loop are scored
+        in shared batches of up to ``batch_size`` rows, in a worker thread, one batch of this
+        skill at a time (:class:`~skilldsl.runtime.batching.ScoreBatcher`). A cancelled call
+        leaves the others' batch running."""
+        samples = list(samples)
+        return await batcher_for(self).score(samples)
+
+    async def acompare(self, prompt: str, a: str, b: str) -> Result:
+        """:meth:`compare` through :meth:`ascore`."""
+        return (await self.ascore([self._pair(prompt, a, b)]))[0]
+
+    async def arank(self, prompt: str, candidates: list[str]) -> Result:
+        """:meth:`rank` through :meth:`ascore`."""
+        samples, combine = self._ranking(prompt, candidates)
+        return combine(await self.ascore(samples))
 
     def explain(self, sample: dict) -> str:
         """A readable evidence trace of one sample."""
