@@ -53,11 +53,11 @@ def test_check_error_exit_1(capsys) -> None:
 def test_dump_stages(capsys) -> None:
     assert main(["dump", "--stage", "ir", str(SKILLS / "math_answer.skill")]) == 0
     ir = json.loads(capsys.readouterr().out)
-    assert ir["plan"] == {"order": ["matches", "judge"], "eager": ["matches"], "lazy": ["judge"]}
+    assert ir["plan"] == {"order": ["answered", "matches", "judge"], "eager": ["matches"], "lazy": ["answered", "judge"]}
     assert main(["dump", "--stage", "ast", str(SKILLS / "math_answer.skill")]) == 0
     ast = json.loads(capsys.readouterr().out)
     assert ast["node"] == "Skill" and ast["reward"]["node"] == "Cond"
-    assert ast["reward"]["span"].endswith("math_answer.skill:32:9")
+    assert ast["reward"]["span"].endswith("math_answer.skill:37:9")
 
 
 @pytest.mark.parametrize("fmt, marker", [("mermaid", "flowchart LR"), ("dot", "digraph")])

@@ -106,7 +106,7 @@ COMPLETIONS = [
     "48 + 24 = 72.\n#### 72",                   # right
     "She sold 48 + 48 = 96 clips. #### 96",     # wrong
     "The answer is 72 or 96 or 24. #### 96",    # hedging across answers: its final answer is wrong
-    "Trust me, it is right.",                   # no answer to read: the (scripted) judge decides
+    "Trust me, it is right.",                   # no answer to read: 0 against a reference (never the judge)
 ]
 
 
@@ -119,7 +119,7 @@ def test_standard_format_rewards_equal_the_skills_own_scores(tmp_path):
     got = [r[0] for r in _rewards(trainer, rows, COMPLETIONS)]
     direct = skill.score([{"prompt": QUESTION, "response": c, "reference": SOLUTION} for c in COMPLETIONS])
     assert got == pytest.approx([r.reward for r in direct])
-    assert got[:3] == [1.0, 0.0, 0.0] and got[3] == pytest.approx(0.1)  # P(yes) of a judge that says no
+    assert got == [1.0, 0.0, 0.0, 0.0]  # hiding the answer earns no more than a wrong one
     assert reward.calls == 1 and reward.counts["ok"] == 4  # the whole batch in one score call
 
 
@@ -130,7 +130,7 @@ def test_conversational_format_scores_the_assistant_text_against_the_last_user_t
     rows = [{"prompt": prompt, "answer": SOLUTION}] * len(COMPLETIONS)
     completions = [[{"role": "assistant", "content": c}] for c in COMPLETIONS]
     got = [r[0] for r in _rewards(_trainer(tmp_path, [reward], rows), rows, completions)]
-    assert got[:3] == [1.0, 0.0, 0.0] and got[3] == pytest.approx(0.1)
+    assert got == [1.0, 0.0, 0.0, 0.0]
     assert reward.samples([prompt], completions[:1], {"answer": [SOLUTION]}) == [
         {"prompt": QUESTION, "response": COMPLETIONS[0], "reference": SOLUTION}]
 
@@ -173,10 +173,10 @@ def test_a_dataset_column_never_replaces_the_completion(tmp_path):
 
 
 def test_a_judge_error_stops_the_step_by_default_and_never_scores_silently(tmp_path):
-    """The completion that hides its answer sends math_answer to the judge; the judge breaks. By
-    default the step stops with the reason; scored only as the user says (None: left out)."""
+    """A row without a reference sends math_answer to the judge; the judge breaks. By default the
+    step stops with the reason; scored only as the user says (None: left out)."""
     broken = RequestError("the judge is down")
-    rows = [{"prompt": QUESTION, "answer": SOLUTION}] * 2
+    rows = [{"prompt": QUESTION, "answer": SOLUTION}, {"prompt": QUESTION, "answer": None}]
     completions = ["#### 72", "Trust me, it is right."]
     raising = SkillReward(_judge(broken), columns={"answer": "reference"})
     with pytest.raises(RuntimeError, match=r"1 of 2 rewards erred; row 1: .*the judge is down.*on_error="):

@@ -38,6 +38,20 @@ def test_math_answer_judge_when_no_reference():
     assert "You grade math solutions strictly." in fake.prompts()[0]
 
 
+def test_math_answer_pays_nothing_for_hiding_the_answer_from_its_reference():
+    # a wrong final answer scored 0 while a solution with no final answer went to the judge and
+    # scored p(yes): an RL policy learned to stop answering (seen in the TRL example's GRPO steps)
+    fake = FakeBackend(default_choice="yes")  # a judge that believes everything
+    results = stock("math_answer", fake).score([
+        {"prompt": "6*7?", "response": "I computed it carefully and I am confident in my work.", "reference": "42"},
+        {"prompt": "6*7?", "response": "The answer is 41.", "reference": "42"},
+        {"prompt": "6*7?", "response": "The answer is 42.", "reference": "42"},
+        {"prompt": "6*7?", "response": "I computed it carefully and I am confident in my work."},  # no reference: judged
+    ])
+    assert [r.reward for r in results[:3]] == [0.0, 0.0, 1.0]
+    assert results[3].reward == pytest.approx(0.9) and fake.batch_sizes() == [1]
+
+
 def test_pairwise_judge_swaps_in_one_call():
     def better(prompt, options):
         return "A" if prompt.index("GOOD") < prompt.index("BAD") else "B"

@@ -336,7 +336,8 @@ def test_metrics_count_requests_rows_tokens_skipped_evidence_and_latency():
     assert 'skilldsl_rows_total{skill="math_answer",status="ok"} 2' in page
     assert 'skilldsl_rows_total{skill="math_answer",status="error"} 1' in page
     assert re.search(r'skilldsl_tokens_total\{direction="in",skill="math_answer"\} [1-9]', page)  # the judge ran once
-    assert 'skilldsl_evidence_skipped_total{reason="not needed",skill="math_answer"} 1' in page  # lazy judge
+    # laziness: the matched row skips the judge and `answered`; the row without a reference skips `answered`
+    assert 'skilldsl_evidence_skipped_total{reason="not needed",skill="math_answer"} 3' in page
     assert 'skilldsl_queue_rows{skill="math_answer"} 0' in page
     assert 'skilldsl_request_seconds_count{endpoint="score"} 2' in page
     assert 'skilldsl_request_seconds_bucket{endpoint="score",le="+Inf"} 2' in page
