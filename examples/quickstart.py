@@ -1,8 +1,9 @@
 """Compile a skill, score samples, read the evidence trace.
 
 Run from the repository root: ``python examples/quickstart.py``. The math skill's verifier
-decides the first two samples; the third has no final answer to compare, so the skill falls
-back to its judge, and only then is the embedded judge model loaded (fetched on first use).
+decides the first three samples (the third states no final answer: with a reference that scores
+0, no better than a wrong answer); the fourth has no reference, so the skill falls back to its
+judge, and only then is the embedded judge model loaded (fetched on first use).
 """
 import skilldsl
 
@@ -15,6 +16,7 @@ results = skill.score(
         {"prompt": "What is 6 x 7?", "response": "6 x 7 = 42, so the answer is 42.", "reference": "42"},
         {"prompt": "What is 6 x 7?", "response": "The answer is \\boxed{41}.", "reference": "42"},
         {"prompt": "What is 6 x 7?", "response": "I am not sure.", "reference": "#### 42"},
+        {"prompt": "What is 6 x 7?", "response": "6 x 7 = 42."},
     ]
 )
 for result in results:
