@@ -404,3 +404,21 @@ async def _until(condition, limit: float = 10.0) -> None:
     while not condition():
         assert loop.time() < deadline, "condition never held"
         await asyncio.sleep(0.005)
+
+
+def test_a_label_cannot_be_mapped_over_another_input():
+    # --label-input prompt was accepted: the trainer's label was written over the prompt
+    program = skilldsl.compile(skilldsl.stock_skill("math_answer"))
+    for options in ({"label": "prompt"}, {"prompt": "response"}, {"response": "reference"}):
+        with pytest.raises(ValueError, match="must name different inputs"):
+            resolve_mapping(program, **options)
+    assert resolve_mapping(program).label == "reference"
+
+
+def test_end_of_turn_suffixes_are_stripped_however_they_repeat():
+    from skilldsl.serve.openrlhf import _strip
+
+    suffixes = ("<|im_end|>", "</s>")
+    assert _strip("42 <|im_end|>\n</s><|im_end|>  ", suffixes) == "42"
+    assert _strip("42" + "<|im_end|>" * 50_000, suffixes) == "42"  # was one copy per suffix removed
+    assert _strip("a <|im_end|> b ", suffixes) == "a <|im_end|> b" and _strip("x ", ()) == "x "

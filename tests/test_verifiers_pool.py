@@ -333,3 +333,31 @@ def test_concurrent_calls_overlap_the_isolated_ones(pool):
 def test_code_passes_is_a_concurrent_verifier():
     spec = get("code.passes")
     assert spec.concurrent and not spec.isolate
+
+
+def test_the_answer_reader_takes_every_whole_message_in_one_read():
+    # a message whose JSON is null ended the old reader's loop: the messages behind it waited in the
+    # buffer for bytes that never came (the call timed out); thousands of tiny messages cost one pass
+    import os
+
+    from skilldsl.verifiers.worker import Answers
+
+    def frame(data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + data
+
+    r, w = os.pipe()
+    reader = Answers(r)
+    try:
+        os.write(w, frame(b"null") + frame(b'["ready"]') + frame(b"1") * 5000 + frame(b"[1")[:5])
+        got = []
+        for _ in range(100):  # bounded: the old reader never returned the rest
+            got += reader.read()
+            if len(got) >= 5002:
+                break
+        assert got[:2] == [None, ["ready"]] and got[2:] == [1] * 5000
+        os.write(w, frame(b"[1")[5:])  # the rest of the half-sent message: not JSON
+        with pytest.raises(ValueError, match="not JSON"):
+            reader.read()
+    finally:
+        reader.close()
+        os.close(w)

@@ -150,14 +150,16 @@ def _rows(data_sources, solution_strs, ground_truths, extra_infos) -> list[dict]
 
 
 def _score_grouped(rows: list[dict], entries: list[Entry]) -> list:
-    """Each entry's rows in one ``Skill.score`` call; the Results back in row order."""
+    """Each skill's rows in one ``Skill.score`` call (entries sharing a skill share the call; each
+    row's sample is built by its own entry); the Results back in row order."""
     groups: dict[int, list[int]] = {}
     for i, entry in enumerate(entries):
-        groups.setdefault(id(entry), []).append(i)
+        groups.setdefault(id(entry.skill), []).append(i)
     results: list = [None] * len(rows)
     for indices in groups.values():
-        entry = entries[indices[0]]
-        scored = entry.skill.score([entry.sample(rows[i]) for i in indices])
+        scored = entries[indices[0]].skill.score([entries[i].sample(rows[i]) for i in indices])
+        if len(scored) != len(indices):  # never shift a reward onto another row
+            raise RuntimeError(f"the skill returned {len(scored)} results for {len(indices)} rows")
         for i, result in zip(indices, scored):
             results[i] = result
     return results

@@ -175,10 +175,9 @@ class ScoreBatcher:
             if left <= 0:
                 return
             self._arrived.clear()
-            try:
-                async with asyncio.timeout(left):
-                    await self._arrived.wait()
-            except TimeoutError:
+            try:  # wait_for, not asyncio.timeout: the package supports Python 3.10
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except asyncio.TimeoutError:
                 return
 
     def _take_batch(self) -> list[_Piece]:

@@ -64,6 +64,10 @@ def resolve_mapping(program: Any, *, prompt: "str | None" = None, response: "str
         label = references[0] if len(references) == 1 else None
     else:
         label = _input(inputs, program.name, label, "--label-input")
+    named = [n for n in (prompt, response, label) if n]
+    if len(set(named)) < len(named):  # a label written over the prompt, or the response over both
+        raise ValueError(f"--prompt-input {prompt!r}, --response-input {response!r} and --label-input "
+                         f"{label!r} must name different inputs of {program.name!r}")
     label_type = inputs[label]["type"] if label else "text"
     return OpenRLHFMapping(prompt, response, label, label_type, **policy)
 
@@ -116,16 +120,18 @@ def _row(query: str, prompt: str, label: Any, mapping: OpenRLHFMapping) -> "dict
 
 
 def _strip(response: str, suffixes: tuple) -> str:
-    if not suffixes:
-        return response
-    while True:
-        trimmed = response.rstrip()
-        for suffix in suffixes:
-            if trimmed.endswith(suffix):
-                trimmed = trimmed[:-len(suffix)]
-        if trimmed == response:
-            return response
-        response = trimmed
+    """``response`` without trailing white space and ``suffixes``, however they repeat: one end
+    index walks back, and the text is cut once (a body of repeated suffixes costs one pass)."""
+    end = len(response)
+    while end:
+        if response[end - 1].isspace():
+            end -= 1
+            continue
+        suffix = next((s for s in suffixes if s and response.endswith(s, 0, end)), None)
+        if suffix is None:
+            break
+        end -= len(suffix)
+    return response[:end] if suffixes else response
 
 
 def response_body(results: list, mapping: OpenRLHFMapping) -> dict:

@@ -91,26 +91,35 @@ class Answers:
         if not chunk:
             return None
         self._buffer += chunk
-        return list(iter(self._next, None))
+        return self._whole_messages()
 
-    def _next(self) -> Any:
-        if len(self._buffer) < _LENGTH.size:
-            return None
-        (size,) = _LENGTH.unpack_from(self._buffer)
-        if size > MAX_ANSWER:
-            raise ValueError(f"a message of {size} bytes (at most {MAX_ANSWER})")
-        end = _LENGTH.size + size
-        if len(self._buffer) < end:
-            return None
-        data = bytes(self._buffer[_LENGTH.size:end])
-        del self._buffer[:end]
+    def _whole_messages(self) -> list:
+        """Take every complete message off the buffer (one cut at the end: many small messages
+        cost one pass, and a message whose JSON is ``null`` is a message like any other)."""
+        messages, start = [], 0
         try:
-            return json.loads(data)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested past any real verdict
-            raise ValueError(f"a message that is not JSON ({type(exc).__name__})") from None
+            while len(self._buffer) - start >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(self._buffer, start)
+                if size > MAX_ANSWER:
+                    raise ValueError(f"a message of {size} bytes (at most {MAX_ANSWER})")
+                end = start + _LENGTH.size + size
+                if len(self._buffer) < end:
+                    break
+                messages.append(_decoded(bytes(self._buffer[start + _LENGTH.size:end])))
+                start = end
+        finally:
+            del self._buffer[:start]
+        return messages
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def _decoded(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past any real verdict
+        raise ValueError(f"a message that is not JSON ({type(exc).__name__})") from None
 
 
 def serve(warm: Sequence[str]) -> None:
