@@ -192,6 +192,9 @@ BAD = [
     ("/reward/nope", json.dumps({"query": [], "prompts": []}).encode(), 404, "unknown skill"),
     ("/v1/score", b"[" * 50_000 + b"]" * 50_000, 400, "not valid JSON"),  # nested past the recursion limit
     ("/v1/score", b"[" * 100_000 + b"]" * 100_000, 413, "over the limit"),
+    # NaN and Infinity are not JSON: taken as labels they would reach the skill as "nan" / "inf"
+    ("/reward", b'{"query": ["pq"], "prompts": ["p"], "labels": [NaN]}', 400, "NaN is not a JSON value"),
+    ("/v1/score", b'{"skill": "math_answer", "samples": [{"reference": -Infinity}]}', 400, "-Infinity is not"),
 ]
 
 
@@ -233,6 +236,68 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_whole():
 
     for r in run(go()):
         assert r.status_code == 413 and "over the limit" in r.json()["error"]
+
+
+def test_a_content_length_of_other_digits_is_not_a_500():
+    async def go():
+        async with served({"math_answer": judged_math()}) as (http, _):
+            request = http.build_request("POST", "/v1/score", content=b"{}")
+            request.headers["content-length"] = "\u00b2"  # str.isdigit() is true, int() refuses it
+            return await http.send(request)
+
+    answer = run(go())
+    assert answer.status_code < 500, answer.text
+
+
+def test_a_slow_sender_gets_408_and_frees_its_place():
+    async def go():
+        async with served({"math_answer": judged_math()}, read_timeout=0.2) as (http, server):
+            async def trickle():  # one byte, then nothing: a slowloris body
+                yield b"{"
+                await asyncio.sleep(5)
+                yield b"}"
+            slow = await http.post("/v1/score", content=trickle())
+            return slow, server.buffered_bytes, await http.post("/v1/score", json={"skill": "math_answer", "samples": []})
+
+    slow, buffered, after = run(go())
+    assert slow.status_code == 408 and "within 0.2s" in slow.json()["error"]
+    assert buffered == 0 and after.status_code == 200
+
+
+def test_bodies_received_at_once_are_bounded_by_the_buffer_budget():
+    release = asyncio.Event
+
+    async def go():
+        gate = release()
+        async with served({"math_answer": judged_math()}, max_buffered_bytes=1500) as (http, server):
+            async def held():  # 1,000 bytes that stay in the server's memory until the gate opens
+                yield b" " * 1000
+                await gate.wait()
+                yield b'{"skill": "math_answer", "samples": []}'
+            first = asyncio.ensure_future(http.post("/v1/score", content=held()))
+            await _until(lambda: server.buffered_bytes == 1000)
+            second = await http.post("/v1/score", content=b" " * 1000)
+            gate.set()
+            return second, await first, server.buffered_bytes
+
+    second, first, buffered = run(go())
+    assert second.status_code == 503 and second.headers["retry-after"] == "1"
+    assert first.status_code == 200 and buffered == 0
+
+
+def test_an_internal_error_names_its_kind_but_not_its_message(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret /home/user/path")
+
+    monkeypatch.setattr("skilldsl.serve.app._result_dict", broken)
+
+    async def go():
+        async with served({"math_answer": judged_math()}) as (http, _):
+            return await http.post("/v1/score", json={"skill": "math_answer", "samples": [SAMPLE]})
+
+    answer = run(go())
+    assert answer.status_code == 500 and "RuntimeError" in answer.json()["error"]
+    assert "secret" not in answer.text
 
 
 # -- back-pressure, drain, timeout ----------------------------------------------------------

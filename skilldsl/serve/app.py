@@ -13,8 +13,10 @@ Rows of concurrent requests for one skill go to that skill's
 :class:`~skilldsl.runtime.batching.ScoreBatcher`, which scores them together in a worker
 thread: the event loop only parses, admits and answers. Admission is bounded: rows admitted
 and not yet answered over ``max_pending_rows`` -> 429, draining -> 503 (both with
-``Retry-After``); bodies over ``max_body_bytes`` -> 413; a request not answered within
-``timeout`` -> 504 (its rows still finish in their batch, so no other request loses a row).
+``Retry-After``); bodies over ``max_body_bytes`` -> 413, a body not received within
+``read_timeout`` -> 408, bodies being received at once over ``max_buffered_bytes`` -> 503; a
+request not answered within ``timeout`` -> 504 (its rows still finish in their batch, so no other
+request loses a row). A 500 (a bug of ours) names the exception's kind; its message goes to the log.
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ class ServeConfig:
     max_pending_rows: int = 4096  # rows admitted and not yet answered, over all skills
     max_body_bytes: int = 16 << 20
     timeout: float = 300.0        # seconds per request
+    read_timeout: float = 30.0    # seconds to receive a body (a slow sender cannot hold a slot)
+    max_buffered_bytes: int = 128 << 20  # request bodies held in memory at once, over all requests
     token: "str | None" = None    # bearer token; None: no auth
     retry_after: int = 1          # seconds, in 429/503 answers
 
@@ -72,6 +76,7 @@ class RewardServer:
         self.batchers: dict = {}
         self.admitted_rows = 0
         self.in_flight = 0
+        self.buffered_bytes = 0  # bodies being received right now
         self.draining = False
         self._idle: "asyncio.Event | None" = None
         self.metrics.live("skilldsl_queue_rows", "gauge", "rows waiting or being scored, by skill", self._queue_depth)
@@ -176,7 +181,8 @@ def _endpoint(name: str, handler: Handler, server: RewardServer, *, auth: bool =
             response = _error(exc)
         except Exception as exc:  # noqa: BLE001 - a bug of ours: one line, logged with its traceback
             log.exception("internal error in %s", name)
-            response = JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+            # the message may hold paths or data: the client gets the kind, the log the rest
+            response = JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, 500)
         server.metrics.requests.add(endpoint=name, code=response.status_code)
         server.metrics.latency.observe(time.perf_counter() - start, endpoint=name)
         return response
@@ -202,25 +208,48 @@ def _check_token(request: Request, token: "str | None") -> None:
         raise BadRequest("missing or wrong bearer token (Authorization: Bearer ...)", 401)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body, read at most ``limit`` bytes far (413 beyond; 400 if not JSON)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(f"body of {declared} bytes is over the limit of {limit} (--max-body-mb)", 413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(f"body is over the limit of {limit} bytes (--max-body-mb)", 413)
-        chunks.append(chunk)
+async def read_json(request: Request, server: RewardServer) -> Any:
+    """The request's JSON body: 413 over ``max_body_bytes``, 503 while the bodies being received
+    would pass ``max_buffered_bytes``, 408 if it takes over ``read_timeout``, 400 if not JSON
+    (NaN and Infinity included: they are not JSON and would reach a skill as text)."""
+    config = server.config
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > config.max_body_bytes:
+        raise BadRequest(f"body of {declared} bytes is over the limit of {config.max_body_bytes} (--max-body-mb)", 413)
     try:
-        return json.loads(b"".join(chunks))
+        body = await asyncio.wait_for(_receive(request, server), config.read_timeout)
+    except asyncio.TimeoutError:
+        raise BadRequest(f"body not received within {config.read_timeout:g}s", 408) from None
+    try:
+        return json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"body is not valid JSON: {str(exc).splitlines()[0][:200]}") from None
 
 
+async def _receive(request: Request, server: RewardServer) -> bytes:
+    """The body's bytes, counted against the server's buffer budget while they arrive."""
+    limit, budget = server.config.max_body_bytes, server.config.max_buffered_bytes
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            server.buffered_bytes += len(chunk)
+            if size > limit:
+                raise BadRequest(f"body is over the limit of {limit} bytes (--max-body-mb)", 413)
+            if server.buffered_bytes > budget:
+                raise Refused(503, "server is receiving too many bodies at once", server.config.retry_after)
+            chunks.append(chunk)
+    finally:
+        server.buffered_bytes -= size
+    return b"".join(chunks)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 async def _native_score(server: RewardServer, request: Request) -> Response:
-    body = await read_json(request, server.config.max_body_bytes)
+    body = await read_json(request, server)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object {\"skill\": ..., \"samples\": [...]}")
     name, samples, trace = body.get("skill"), body.get("samples"), body.get("trace", False)
@@ -247,7 +276,7 @@ async def _openrlhf(server: RewardServer, request: Request) -> Response:
     if name not in server.skills:
         raise BadRequest(f"unknown skill {name!r}; loaded: {', '.join(sorted(server.skills))}", 404)
     mapping: OpenRLHFMapping = server.mappings[name]
-    rows = openrlhf.rows_from_body(await read_json(request, server.config.max_body_bytes), mapping)
+    rows = openrlhf.rows_from_body(await read_json(request, server), mapping)
     samples = [row for row in rows if isinstance(row, dict)]
     scored = iter(await server.score(name, samples))
     results = [next(scored) if isinstance(row, dict) else _unsplit(row, server.skills[name]) for row in rows]
