@@ -9,17 +9,19 @@ another's answers):
   solution of the same problem) as ``b`` (``--label-input b``).
 
 Each client sends its requests one after another (8 rows each: ``{"query", "prompts", "labels"}``,
-responses ending in ``<|im_end|>``, stripped by ``--strip-suffix``). Every request's rewards are
-checked against a direct in-process ``Skill.score`` of all rows (lost, mismatched, duplicated
-rows; duplicates from the server's own row counter), run before and after the server runs. Two
-server settings per skill:
+responses ending in ``<|im_end|>``, stripped by ``--strip-suffix``). Two server settings per skill:
 ``batched`` (rows of concurrent requests share batches of up to 64) and ``per_request``
-(``--max-batch-rows 8 --max-wait-ms 0``: each batch is one request's 8 rows). Reported:
-requests/s, rows/s, p50/p95/p99 latency, and rows/s over the mean of the direct runs' rows/s.
+(``--max-batch-rows 8 --max-wait-ms 0``: each batch is one request's 8 rows). Both servers stay up
+while direct in-process ``Skill.score`` runs of the same rows and server runs alternate for
+``--rounds`` rounds (A B A B: the load of a shared machine drifts, so each round's ratio compares
+runs seconds apart). Every request's rewards are checked against the direct run (lost, mismatched,
+duplicated rows; duplicates from the server's own row counter). Reported: rows/s of the median
+round, requests/s, p50/p95/p99 latency over all rounds, and the median round's ratio of server
+rows/s to direct rows/s.
 
     python benchmarks/bench_serve.py [--data ../shared/bench] [--clients 32] [--verifier-requests 256]
         [--judge-requests 64] [--judge-clients 32] [--judge-rows gsm8k|short] [--dtype float32]
-        [--skip-judge] [--out benchmarks/results/serve.json]
+        [--skip-judge] [--rounds 3] [--out benchmarks/results/serve.json]
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import os
 import platform
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,18 +104,24 @@ def as_sample(row: tuple, response_input: str, label_input: str) -> dict:
 
 
 # -- the direct run --------------------------------------------------------------------------
-def direct(skill_name: str, samples: list[dict], model: dict) -> tuple[list, dict]:
-    """``Skill.score`` of every sample in process (batches of 64, cache off): rewards and speed."""
-    import skilldsl
+class Direct:
+    """``Skill.score`` of every sample in process (batches of 64, cache off), loaded and warmed once."""
 
-    skill = skilldsl.load(skill_name, cache=False, batch_size=64, **model)
-    skill.score(samples[:WARMUP])
-    start = time.perf_counter()
-    results = skill.score(samples)
-    seconds = time.perf_counter() - start
-    return [r.reward for r in results], {"rows": len(samples), "seconds": round(seconds, 3),
-                                         "rows_per_s": round(len(samples) / seconds, 2),
-                                         "statuses": sorted({r.status for r in results})}
+    def __init__(self, skill_name: str, samples: list[dict], model: dict):
+        import skilldsl
+
+        self.samples = samples
+        self.skill = skilldsl.load(skill_name, cache=False, batch_size=64, **model)
+        self.skill.score(samples[:WARMUP])
+
+    def run(self) -> tuple[list, dict]:
+        """The rewards and the speed of one timed run."""
+        start = time.perf_counter()
+        results = self.skill.score(self.samples)
+        seconds = time.perf_counter() - start
+        return [r.reward for r in results], {"rows": len(self.samples), "seconds": round(seconds, 3),
+                                             "rows_per_s": round(len(self.samples) / seconds, 2),
+                                             "statuses": sorted({r.status for r in results})}
 
 
 # -- the server and its clients ----------------------------------------------------------------
@@ -190,42 +199,63 @@ def check(answers: list, requests: list, expected: list, tolerance: float) -> di
     return {"lost_rows": lost, "mismatched_rows": mismatched, "max_abs_diff_vs_direct": worst}
 
 
-def run_setting(skill: str, setting: str, requests: list, expected: list, clients: int, extra: list,
-                tolerance: float, logdir: Path) -> dict:
-    proc, url = start_server(skill, SETTINGS[setting] + extra, logdir / f"{skill}-{setting}.log")
-    try:
-        answers, latencies, wall = asyncio.run(load(url, skill, requests, clients))
-        scored = server_rows(url) - WARMUP
-    finally:
-        exit_code = stop_server(proc)
+def serve_round(url: str, skill: str, requests: list, expected: list, clients: int, tolerance: float) -> dict:
+    """One timed load on a running server: speed, latencies and the rows checked."""
+    counted = server_rows(url)
+    answers, latencies, wall = asyncio.run(load(url, skill, requests, clients))
     rows = len(requests) * ROWS
-    return {"requests": len(requests), "rows": rows, "seconds": round(wall, 3),
-            "requests_per_s": round(len(requests) / wall, 2), "rows_per_s": round(rows / wall, 2),
+    scored = server_rows(url) - counted - WARMUP
+    return {"seconds": round(wall, 3), "rows_per_s": round(rows / wall, 2), "latencies": latencies,
+            **check(answers, requests, expected, tolerance), "duplicated_rows": int(scored - rows)}
+
+
+def summarize(rounds: list[dict], n_requests: int) -> dict:
+    """A setting's rounds as one entry: the median round's speed, pooled latencies, summed faults."""
+    rates = [r["rows_per_s"] for r in rounds]
+    latencies = [x for r in rounds for x in r["latencies"]]
+    rate = statistics.median(rates)
+    return {"requests": n_requests, "rows": n_requests * ROWS, "rounds": len(rounds),
+            "rows_per_s": rate, "rows_per_s_rounds": rates, "requests_per_s": round(rate / ROWS, 2),
             "latency_s": {q: round(percentile(latencies, p), 4) for q, p in (("p50", .5), ("p95", .95), ("p99", .99))},
-            **check(answers, requests, expected, tolerance), "duplicated_rows": int(scored - rows),
-            "server_exit_code": exit_code}
+            **{k: sum(r[k] for r in rounds) for k in ("lost_rows", "mismatched_rows", "duplicated_rows")},
+            "max_abs_diff_vs_direct": max(r["max_abs_diff_vs_direct"] for r in rounds)}
 
 
 def bench_skill(skill: str, rows: list[tuple], n_requests: int, clients: int, extra: list, response_input: str,
-                label_input: str, model: dict, tolerance: float, logdir: Path) -> dict:
-    """The direct run, both server settings, then the direct run again: on a shared machine the
-    load drifts, so the ratio is to the mean of the two direct runs around the server runs."""
+                label_input: str, model: dict, tolerance: float, logdir: Path, rounds: int) -> dict:
+    """Direct and server runs alternated A B A B for ``rounds`` rounds, both servers up throughout:
+    on a shared machine the load drifts, so each round's ratio compares runs seconds apart, and the
+    reported ratio is the median round's."""
     rows = rows[:n_requests * ROWS]
     requests = [rows[i:i + ROWS] for i in range(0, len(rows), ROWS)]
     samples = [as_sample(r, response_input, label_input) for r in rows]
-    expected, before = direct(skill, samples, model)
-    out = {"clients": clients, "rows_per_request": ROWS}
+    direct = Direct(skill, samples, model)
+    expected, _ = direct.run()  # the rewards every run must reproduce (also a warm-up)
+    servers = {s: start_server(skill, SETTINGS[s] + extra, logdir / f"{skill}-{s}.log") for s in SETTINGS}
+    runs: dict = {"direct": [], **{s: [] for s in SETTINGS}}
+    same = True
+    try:
+        for n in range(rounds):
+            rewards, speed = direct.run()
+            same &= rewards == expected
+            runs["direct"].append(speed)
+            for setting, (_, url) in servers.items():
+                runs[setting].append(serve_round(url, skill, requests, expected, clients, tolerance))
+            print(skill, f"round {n + 1}/{rounds}:", {k: v[-1]["rows_per_s"] for k, v in runs.items()}, flush=True)
+    finally:
+        exit_codes = {s: stop_server(proc) for s, (proc, _) in servers.items()}
+    direct_rates = [r["rows_per_s"] for r in runs["direct"]]
+    out = {"clients": clients, "rows_per_request": ROWS,
+           "direct": {"rows": len(samples), "rows_per_s": statistics.median(direct_rates),
+                      "rows_per_s_rounds": direct_rates, "same_rewards_every_run": same}}
     for setting in SETTINGS:
-        out[setting] = run_setting(skill, setting, requests, expected, clients, extra, tolerance, logdir)
-        print(skill, setting, out[setting], flush=True)
-    again, after = direct(skill, samples, model)
-    rate = (before["rows_per_s"] + after["rows_per_s"]) / 2
-    out["direct"] = {"before": before, "after": after, "rows_per_s_mean": round(rate, 2),
-                     "same_rewards_both_times": again == expected}
-    for setting in SETTINGS:
-        out[setting]["ratio_to_direct"] = round(out[setting]["rows_per_s"] / rate, 3)
-    out["batched_over_per_request"] = round(out["batched"]["rows_per_s"] / out["per_request"]["rows_per_s"], 3)
-    print(skill, "direct", out["direct"], flush=True)
+        out[setting] = summarize(runs[setting], n_requests) | {"server_exit_code": exit_codes[setting]}
+        ratios = [s["rows_per_s"] / d for s, d in zip(runs[setting], direct_rates)]
+        out[setting].update(ratio_to_direct=round(statistics.median(ratios), 3),
+                            ratio_to_direct_rounds=[round(r, 3) for r in ratios])
+    out["batched_over_per_request"] = round(statistics.median(
+        b["rows_per_s"] / p["rows_per_s"] for b, p in zip(runs["batched"], runs["per_request"])), 3)
+    print(skill, {k: out[k]["ratio_to_direct"] for k in SETTINGS}, flush=True)
     return out
 
 
@@ -242,8 +272,10 @@ def main(argv: "list[str] | None" = None) -> int:
     ap.add_argument("--dtype", default="float32",
                     help="judge dtype (default float32: bfloat16 matmuls are far slower on CPUs without bf16 units)")
     ap.add_argument("--skip-judge", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="direct/server rounds alternated per skill")
     ap.add_argument("--out", default=REPO / "benchmarks" / "results" / "serve.json")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its servers
     samples = gsm8k_samples(args.data, max(args.verifier_requests, args.judge_requests) * ROWS + 1)
     model = {k: v for k, v in (("model", args.model), ("dtype", args.dtype)) if v}
     model_args = [f"--{k}={v}" for k, v in model.items()]
@@ -251,12 +283,12 @@ def main(argv: "list[str] | None" = None) -> int:
               else "synthetic sums", "settings": SETTINGS}
     with tempfile.TemporaryDirectory() as logs:
         report["math_answer"] = bench_skill("math_answer", verifier_rows(samples), args.verifier_requests, args.clients,
-                                            [], "response", "reference", {}, 0.0, Path(logs))
+                                            [], "response", "reference", {}, 0.0, Path(logs), args.rounds)
         if not args.skip_judge:
             rows = short_judge_rows(args.judge_requests * ROWS) if args.judge_rows == "short" else judge_rows(samples)
             report["pairwise_judge"] = bench_skill(
                 "pairwise_judge", rows, args.judge_requests, args.judge_clients,
-                ["--label-input", "b", *model_args], "a", "b", model, 1e-3, Path(logs))
+                ["--label-input", "b", *model_args], "a", "b", model, 1e-3, Path(logs), args.rounds)
             report["pairwise_judge"].update(rows_from=args.judge_rows, model=model)
     save_report(report, args.out)
     return 0
