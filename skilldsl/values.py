@@ -6,10 +6,11 @@ runtime's evidence and expressions evaluate to it. It imports nothing from skill
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["Value", "ok", "na", "error", "STATUSES"]
+__all__ = ["Value", "ok", "na", "error", "is_finite_number", "STATUSES"]
 
 STATUSES = ("ok", "na", "error")
 
@@ -104,3 +105,13 @@ def na(reason: str, **detail: Any) -> Value:
 def error(reason: str, **detail: Any) -> Value:
     """Something broke, with the reason."""
     return Value("error", None, reason, detail or _NO_DETAIL)
+
+
+def is_finite_number(value: Any) -> bool:
+    """An int or float that is not a bool, NaN or an infinity (a reward a trainer can use)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float: no trainer can use it
+        return False

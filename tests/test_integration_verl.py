@@ -272,6 +272,7 @@ MAPPING_ERRORS = [
     ("on_error: no\nsources:\n  a: exact.skill\n", "on_error must be raise or a finite number"),
     ("on_na: .nan\nsources:\n  a: exact.skill\n", "on_na must be a finite number"),
     ("on_error: .inf\nsources:\n  a: exact.skill\n", "on_error must be raise or a finite number"),
+    ("on_na: " + "9" * 400 + "\nsources:\n  a: exact.skill\n", "on_na must be a finite number"),  # was OverflowError
     ("details: 1\nsources:\n  a: exact.skill\n", "details must be true or false"),
     ("sources:\n  a: {skill: exact.skill, options: {backend: x}}\n", "options may set model"),
 ]

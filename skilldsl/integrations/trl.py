@@ -19,10 +19,11 @@ It imports no TRL: the calling convention is all it relies on. TRL names a rewar
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
 from typing import Any, Callable
+
+from ..values import is_finite_number
 
 __all__ = ["SkillReward"]
 
@@ -151,9 +152,7 @@ class SkillReward:
                 "on_error=<number> scores them)")
 
     def _number(self, result) -> "float | None":
-        if result.status == "ok":
-            return result.reward
-        return self.on_na if result.status == "na" else self.on_error
+        return result.reward_or(na=self.on_na, error=self.on_error)
 
     def _count(self, results: list, kwargs: dict) -> None:
         batch = Counter(r.status for r in results)
@@ -240,7 +239,7 @@ def _policy(name: str, value: Any, *, allow_raise: bool) -> "float | str | None"
     """A valid ``on_na`` / ``on_error``: None, a finite number, or (on_error) ``"raise"``."""
     if value is None or (allow_raise and value == "raise"):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if is_finite_number(value):
         return float(value)
     allowed = "'raise', None or a finite number" if allow_raise else "None or a finite number"
     raise ValueError(f"{name} must be {allowed}, not {value!r}")

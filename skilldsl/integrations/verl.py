@@ -29,7 +29,6 @@ reward workers each load their own); the batched form scores each skill's rows i
 # in sys.modules, and dataclasses cannot resolve string annotations of such a module.
 import asyncio
 import logging
-import math
 import os
 import threading
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import yaml
 
 import skilldsl
 from skilldsl.errors import SkillError
+from skilldsl.values import is_finite_number
 
 __all__ = ["CONFIG_ENV", "MappingError", "RewardError", "clear_cache", "compute_score", "compute_score_async",
            "compute_score_batch", "load_mapping"]
@@ -188,10 +188,8 @@ def _error_message(mapping: Mapping, rows: list[dict], entries: list[Entry], res
 
 
 def _reward(mapping: Mapping, entry: Entry, result) -> "float | dict":
-    if result.status == "ok":
-        score = float(result.reward)
-    else:
-        score = entry.policy.on_na if result.status == "na" else entry.policy.on_error
+    score = result.reward_or(na=entry.policy.on_na, error=entry.policy.on_error)
+    score = float(score) if score is not None else score
     if not mapping.details:
         return score
     # every row has the same keys and value types: verl stacks them per key across the batch
@@ -378,9 +376,9 @@ def _check_input(path: str, where: str, name: str, field: Any, declared: dict) -
 def _policy(path: str, where: str, spec: dict, defaults: Policy) -> Policy:
     on_na = spec.get("on_na", defaults.on_na)
     on_error = spec.get("on_error", "raise" if defaults.on_error is None else defaults.on_error)
-    if not _is_number(on_na):
+    if not is_finite_number(on_na):
         raise MappingError(f"{path}: {where}: on_na must be a finite number (verl needs a reward), not {on_na!r}")
-    if on_error != "raise" and not _is_number(on_error):
+    if on_error != "raise" and not is_finite_number(on_error):
         raise MappingError(f"{path}: {where}: on_error must be raise or a finite number, not {on_error!r}")
     return Policy(on_na=float(on_na), on_error=None if on_error == "raise" else float(on_error))
 
@@ -389,10 +387,6 @@ def _only_keys(path: str, where: str, spec: dict, allowed: tuple) -> None:
     unknown = [str(k) for k in spec if k not in allowed]
     if unknown:
         raise MappingError(f"{path}: {where}: unknown key {unknown[0]!r} (expected {', '.join(allowed)})")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # verl may load this file by path (custom_reward_function.path=.../verl.py) as a module of another

@@ -71,6 +71,12 @@ class Result:
     best: int | None = None
     caught: list = field(default_factory=list)
 
+    def reward_or(self, na: Any = None, error: Any = None) -> Any:
+        """The reward when ok, else the stand-in the caller chose for ``na`` or ``error``."""
+        if self.status == "ok":
+            return self.reward
+        return na if self.status == "na" else error
+
     def to_dict(self) -> dict:
         """JSON-serialisable form (trace entries included)."""
         d = {k: getattr(self, k) for k in ("reward", "status", "reason", "reward_id", "tokens_in", "tokens_out")}

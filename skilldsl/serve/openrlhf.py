@@ -149,9 +149,7 @@ def response_body(results: list, mapping: OpenRLHFMapping) -> dict:
 
 
 def _reward(result: Any, mapping: OpenRLHFMapping) -> "float | None":
-    if result.status == "ok":
-        return result.reward
-    return mapping.na_reward if result.status == "na" else mapping.error_reward
+    return result.reward_or(na=mapping.na_reward, error=mapping.error_reward)
 
 
 def _kind(value: Any) -> str:
