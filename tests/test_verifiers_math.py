@@ -123,6 +123,17 @@ def test_na_with_reasons():
     assert EQ.call("#### 3", "   ").status == "na"
 
 
+def test_a_stated_answer_the_parser_cannot_read_is_no_match_not_na(monkeypatch):
+    # a policy that makes math-verify give up on its answer (a parse that times out returns
+    # nothing) must not escape the reference: na would hand the row to the judge
+    import math_verify
+
+    real = math_verify.parse
+    monkeypatch.setattr(math_verify, "parse", lambda text, **kw: [] if "unreadable" in text else real(text, **kw))
+    verdict = equivalent(r"So 42. \boxed{\mathrm{unreadable}}", r"\frac{84}{2}")
+    assert verdict.status == "ok" and verdict.value is False and verdict.detail["unparsed"] is True
+
+
 def test_bad_input_never_raises():
     surrogate = "The answer is \udcff 7"  # what surrogateescape-decoded bytes look like
     assert EQ.call(surrogate, "7").value is True

@@ -101,7 +101,7 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
 
 @verifier(
     "math.equivalent",
-    version="1",
+    version="2",  # 2: an unreadable stated answer is false, not na
     params=("response: text", "reference: text"),
     isolate=True,
     fast=equivalent_fast,
@@ -113,7 +113,8 @@ def equivalent_fast(response: object, reference: object) -> Verdict | None:
     Plain numbers are compared exactly (1,000 = 1000.0); anything else with math-verify
     (fractions, percentages, units, LaTeX, sets, intervals, symbolic expressions). A reference
     that is a single option letter (A-J) is compared with the option the response chooses.
-    na when the response states no answer or the reference cannot be parsed.""",
+    na when the response states no answer or the reference cannot be parsed; a stated answer
+    math-verify cannot read (even by timing its parser out) is no match (false).""",
 )
 @alternatives
 def equivalent(response: object, reference: object) -> Verdict:
@@ -156,8 +157,10 @@ def _cas_equivalent(answer: Answer, ref: str) -> Verdict:
     limit, mine, gold = _cas_limit(), _Reading.of(answer), _Reading(ref, ref)
     if not _parsed(gold.cas(limit)):
         return Verdict.na(f"the reference {ref[:80]!r} cannot be parsed as math")
-    if not mine.cas(limit):
-        return Verdict.na(f"the final answer {mine.text[:80]!r} cannot be parsed as math")
+    if not mine.cas(limit):  # the response's own doing (a parse that times out, say): no match,
+        # never an na that would hand the row to a judge instead
+        return Verdict.ok(False, answer=mine.text[:200], reference=ref[:200], method="math-verify",
+                          source=answer.source, unparsed=True)
     same = bool(verify(gold.cas(limit), mine.cas(limit), timeout_seconds=limit))
     return Verdict.ok(same, answer=mine.text[:200], reference=ref[:200], method="math-verify", source=answer.source)
 
