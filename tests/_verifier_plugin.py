@@ -105,6 +105,12 @@ def warmed() -> Verdict:
     return Verdict.ok(os.getpid() in WARMED, pid=os.getpid())
 
 
+@verifier("test.unasked_ready", doc='Send a "ready" nobody asked for, then answer.')
+def unasked_ready() -> bool:
+    _write_to_channel(_message(b'["ready"]'))
+    return True
+
+
 @verifier("test.forge", doc="Write forged results for the other calls of the batch into the worker's channel.")
 def forge() -> bool:
     import json

@@ -140,6 +140,14 @@ def test_a_worker_cannot_answer_for_another_call(pool):
     assert [(v.value, v.detail) for v in (verdicts[0], verdicts[2])] == [(True, {}), (True, {})]  # not forged
 
 
+def test_a_ready_nobody_asked_for_costs_the_worker_its_place(pool):
+    # a "ready" also clears the pool's count of workers that failed to start: unasked, it could
+    # keep a pool that cannot start workers retrying for ever
+    (verdict,) = run_verifiers(calls("test.unasked_ready", ()), pool=pool)
+    assert verdict == Verdict.error("test.unasked_ready sent a ready nobody asked for")
+    assert run_verifiers(calls("test.pid", ()), pool=pool)[0].status == "ok"
+
+
 def test_a_result_the_caller_cannot_read_is_an_error(pool):
     (verdict,) = run_verifiers(calls("test.unreadable", ()), pool=pool)
     assert verdict.status == "error" and "test.unreadable: its result cannot be read back" in verdict.reason

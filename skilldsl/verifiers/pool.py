@@ -263,7 +263,10 @@ class _Batch:
     def _handle(self, worker: _Worker, message: Any) -> bool:
         """One message; False when it cost the worker its place."""
         if message == ["ready"]:
-            worker.awaiting, self.pool._start_failures = max(0, worker.awaiting - 1), 0
+            if not worker.awaiting:  # only a start or a warm-up is answered with "ready"
+                self._lost(worker, " sent a ready nobody asked for")
+                return False
+            worker.awaiting, self.pool._start_failures = worker.awaiting - 1, 0
             return True
         if type(message) is not list or len(message) != 5 or worker.job is None:
             self._lost(worker, ": its result cannot be read back: not a verdict" if worker.job is not None
