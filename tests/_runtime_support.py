@@ -5,13 +5,14 @@ The fake answers by rules on the rendered prompt and logs every call, so tests c
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 from skilldsl.ir import Program
 from skilldsl.runtime.backends.base import ChoiceResult, Generation
 
 __all__ = ["ScriptedBackend", "program", "ask", "check", "E", "I", "C", "call", "op", "REF", "math_like",
-           "forbid_backend"]
+           "forbid_backend", "registered"]
 
 
 class ScriptedBackend:
@@ -19,6 +20,7 @@ class ScriptedBackend:
     ``write(text, constraint) -> str`` for generate. ``fail`` makes the next N calls raise."""
 
     name = "scripted"
+    cacheable = False  # a Skill that creates it by name never stores its answers in the LLM cache
 
     def __init__(self, choose=None, write=None, fail: int = 0, truncate_over: int | None = None):
         self.choose = choose or (lambda text, options: options[0])
@@ -136,13 +138,26 @@ def math_like():
 
 
 def forbid_backend(monkeypatch, why: str) -> None:
-    """Make creating any model backend fail the test: verifiers must decide on their own."""
-    from skilldsl.runtime.skill import Skill
+    """Make creating any model backend by name fail the test: verifiers must decide on their own.
+    ``registry.create`` is where every named backend is made (the skill's default included)."""
+    from skilldsl.runtime.backends import registry
 
-    def refuse(self, alias):
-        raise AssertionError(why)
+    def refuse(name, spec, **options):
+        raise AssertionError(f"{why} (backend {name!r} for model {spec.alias!r} was created)")
 
-    monkeypatch.setattr(Skill, "_make_backend", refuse)
+    monkeypatch.setattr(registry, "create", refuse)
+
+
+@contextlib.contextmanager
+def registered(name: str, backend):
+    """Register ``backend`` (one object, every Skill gets it) as backend ``name`` inside the block."""
+    from skilldsl.runtime.backends import registry
+
+    registry.register(name, lambda spec: backend)
+    try:
+        yield backend
+    finally:
+        registry.unregister(name)
 
 
 # -- verifiers for tests (registered once, under a private prefix) ------------------------------

@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from skilldsl.runtime.backends import hf
-from skilldsl.runtime.backends.base import Backend, BackendError, ChoiceRequest, GenerateRequest
+from skilldsl.runtime.backends import hf, hf_choice, hf_generate, hf_prompt
+from skilldsl.runtime.backends.base import Backend, BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
 from skilldsl.runtime.backends.constraints import IndexCache, constraint_regex
 from skilldsl.runtime.backends.models import DEFAULT_MODEL
 
@@ -60,10 +60,10 @@ def test_out_of_memory_halves_the_batch_and_goes_on():
 
 def test_cut_policies_and_prefix_clash():
     ids = list(range(10))
-    assert hf._cut(ids, 4, "left") == [4, 5, 6, 7, 8, 9]
-    assert hf._cut(ids, 4, "right") == [0, 1, 2, 3, 4, 5]
-    assert hf._cut(ids, 4, "middle") == [0, 1, 2, 7, 8, 9]
-    assert hf._extensions([[1], [1, 0], [1, 2, 3], [2, 0]]) == [[0, 2], [], [], []]
+    assert hf_prompt._cut(ids, 4, "left") == [4, 5, 6, 7, 8, 9]
+    assert hf_prompt._cut(ids, 4, "right") == [0, 1, 2, 3, 4, 5]
+    assert hf_prompt._cut(ids, 4, "middle") == [0, 1, 2, 7, 8, 9]
+    assert hf_choice._extensions([[1], [1, 0], [1, 2, 3], [2, 0]]) == [[0, 2], [], [], []]
     with pytest.raises(ValueError):
         _bare(truncate="sideways")
 
@@ -196,7 +196,7 @@ def test_choice_logprobs_match_a_direct_transformers_computation(backend):
     for req, res in zip(REQUESTS, results):
         options = [tok(o, add_special_tokens=False)["input_ids"] for o in req.options]
         assert options == [backend.option_ids(o) for o in req.options]
-        stops = hf._extensions(options)
+        stops = hf_choice._extensions(options)
         expected = [_direct_logprob(model, tok, req.messages, o, s) for o, s in zip(options, stops)]
         assert res.logprobs == pytest.approx(expected, abs=1e-3)
         assert res.tokens_in > 10 and not res.truncated
@@ -396,11 +396,11 @@ def _stubbed(monkeypatch):
 
     def choice_batch(items, **kwargs):
         batches.append(len(items))
-        return [hf.ChoiceResult(tuple(-1.0 for _ in it.options), tokens_in=len(it.prompt)) for it in items]
+        return [ChoiceResult(tuple(-1.0 for _ in it.options), tokens_in=len(it.prompt)) for it in items]
 
     def generate_batch(items, index=None):
         batches.append(len(items))
-        return [hf.Generation("ok", tokens_in=len(it.prompt)) for it in items]
+        return [Generation("ok", tokens_in=len(it.prompt)) for it in items]
 
     monkeypatch.setattr(b, "_choice_batch", choice_batch)
     monkeypatch.setattr(b, "_generate_batch", generate_batch)
@@ -460,7 +460,7 @@ def test_decode_flags_a_constrained_answer_cut_off_at_max_tokens(monkeypatch):
     b, _ = _stubbed(monkeypatch)
     index = Index('"[a-z]+"', Vocabulary(0, {'"': [34], "a": [97], "b": [98]}))
     request = GenerateRequest(_msgs("x"), {"type": "regex", "pattern": '"[a-z]+"'}, max_tokens=3)
-    item = hf._Gen(request, [1, 2], False, 3)
+    item = hf_generate._Gen(request, [1, 2], False, 3)
     done, cut = b._decode(item, [34, 97, 34], index), b._decode(item, [34, 97, 98], index)
     ended = b._decode(item, [34, 98, 34, 0, 0], index)  # end-of-sequence, then padding
     assert (done.text, done.error) == ('"a"', None) and (ended.text, ended.error) == ('"b"', None)

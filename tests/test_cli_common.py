@@ -148,5 +148,5 @@ def test_every_command_loads_its_skill_through_one_function():
                                  "--baseline", "other.skill"])
     load_skill(args, load=lambda path, **options: seen.append((path, options)))
     load_skill(args, args.baseline, load=lambda path, **options: seen.append((path, options)), batch_size=3)
-    options = {"model": "m", "device": None, "dtype": None, "cache": False}
+    options = {"model": "m", "device": None, "dtype": None, "cache": False, "backend": None, "backend_options": None}
     assert seen == [("main.skill", options), ("other.skill", {**options, "batch_size": 3})]

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from _runtime_support import ScriptedBackend, forbid_backend, math_like
+from _runtime_support import ScriptedBackend, forbid_backend, math_like, registered
 from skilldsl.cli import main
-from skilldsl.runtime.skill import Skill
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,10 +21,10 @@ def skillc(tmp_path):
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    backend = ScriptedBackend(choose=lambda text, options: "no")
-    monkeypatch.setattr(Skill, "_make_backend", lambda self, alias: backend)
-    return backend
+def fake():
+    """A scripted judge answering "no", registered as backend ``test-scripted`` (``--backend``)."""
+    with registered("test-scripted", ScriptedBackend(choose=lambda text, options: "no")) as backend:
+        yield backend
 
 
 def write_jsonl(path, lines):
@@ -45,7 +44,7 @@ def test_score_round_trip_keeps_every_line_in_order(tmp_path, skillc, fake, caps
         json.dumps({"prompt": "p", "response": "c", "reference": "d"}),
     ])
     out = tmp_path / "out.jsonl"
-    code = main(["score", str(path), str(data), "-o", str(out), "--batch-size", "2"])
+    code = main(["score", str(path), str(data), "-o", str(out), "--batch-size", "2", "--backend", "test-scripted"])
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert code == 1  # some lines erred
     assert [r["line"] for r in records] == [1, 2, 3, 5, 6, 7]
@@ -67,15 +66,16 @@ def test_score_to_stdout_needs_no_model(tmp_path, skillc, capsys, monkeypatch):
     assert json.loads(line)["reward"] == 1.0
 
 
-def test_explain_prints_a_readable_trace(tmp_path, skillc, fake, capsys):
+def test_explain_prints_a_readable_trace(tmp_path, skillc, capsys):
     _, path = skillc
-    assert main(["explain", str(path), "--sample", '{"prompt": "p", "response": "r"}']) == 0
+    fake = ["--backend", "fake", "--backend-option", "default_choice=no"]  # the built-in scripted backend
+    assert main(["explain", str(path), "--sample", '{"prompt": "p", "response": "r"}', *fake]) == 0
     text = capsys.readouterr().out
     assert "reward: 0.1  status: ok" in text
     assert "judge (ask): 'no'" in text and "distribution: {yes: 0.1, no: 0.9}" in text
     sample = tmp_path / "s.json"
     sample.write_text(json.dumps({"prompt": "p", "response": "r", "reference": "r"}))
-    assert main(["explain", str(path), "--sample", f"@{sample}", "--json"]) == 0
+    assert main(["explain", str(path), "--sample", f"@{sample}", "--json", *fake]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["reward"] == 1.0 and d["trace"]["judge"]["skipped"] == "not needed"
     assert main(["explain", str(path), "--sample", "{bad"]) == 2

@@ -103,9 +103,11 @@ def test_interrupted_eval_says_how_to_resume(tmp_path, capsys):
 
 def test_eval_passes_every_runtime_option_to_the_loader(capsys):
     code, _, seen = run_eval_cli(["judge.skill", str(FIX / "openrs.jsonl"), "--model", "m", "--dtype", "bfloat16",
-                                  "--no-cache", "--no-progress"], capsys)
+                                  "--no-cache", "--no-progress", "--backend", "fake", "--backend-option", "confidence=0.7"],
+                                 capsys)
     assert code == 0
-    assert seen["options"][0] == {"model": "m", "device": None, "dtype": "bfloat16", "cache": False}
+    assert seen["options"][0] == {"model": "m", "device": None, "dtype": "bfloat16", "cache": False,
+                                  "backend": "fake", "backend_options": {"confidence": 0.7}}
 
 
 def test_eval_checkpoint_option_and_its_old_name(tmp_path, capsys):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _runtime_support import (
-    REF, VERIFIER_CALLS, C, E, I, ScriptedBackend, ask, call, check, math_like, op, program,
+    REF, VERIFIER_CALLS, C, E, I, ScriptedBackend, ask, call, check, math_like, op, program, registered,
 )
 from skilldsl.runtime import Skill, format_result
 
@@ -389,14 +389,15 @@ def test_explain_is_readable():
 def test_created_backends_are_cached_unless_disabled(tmp_path, monkeypatch):
     monkeypatch.setenv("SKILLDSL_HOME", str(tmp_path))
     inner = ScriptedBackend()
-    monkeypatch.setattr(Skill, "_transformers", lambda self, alias, spec: inner)
+    inner.cacheable = True  # stands for a model, whose answers the LLM cache keeps
     prog = program({"r": "text"}, {"j": ask("{{ r }}")}, call("p", E("j"), C("yes")))
-    first = Skill(prog).score([{"r": "x"}])[0]
-    again = Skill(prog).score([{"r": "x"}])[0]
-    assert inner.calls == [("choice_logprobs", 1)]
-    assert first.reward == again.reward and again.trace["j"].detail["cached"] is True
-    assert first.trace["j"].detail["cached"] is False
-    Skill(prog, cache=False).score([{"r": "x"}])
+    with registered("test-inner", inner):
+        first = Skill(prog, backend="test-inner").score([{"r": "x"}])[0]
+        again = Skill(prog, backend="test-inner").score([{"r": "x"}])[0]
+        assert inner.calls == [("choice_logprobs", 1)]
+        assert first.reward == again.reward and again.trace["j"].detail["cached"] is True
+        assert first.trace["j"].detail["cached"] is False
+        Skill(prog, backend="test-inner", cache=False).score([{"r": "x"}])
     assert inner.calls == [("choice_logprobs", 1)] * 2
 
 

@@ -7,9 +7,9 @@ import os
 import sys
 from typing import Any, Callable, Iterator, TextIO
 
-__all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "runtime_options", "load_scorer",
-           "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error", "count", "positive",
-           "reserved_stdout", "output"]
+__all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "backend_option", "runtime_options",
+           "load_scorer", "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error",
+           "count", "positive", "reserved_stdout", "output"]
 
 
 def add_plugin_argument(p: argparse.ArgumentParser) -> None:
@@ -29,25 +29,52 @@ def import_plugins(modules: list[str]) -> None:
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    """Where the judge model runs: the same four options on ``score``, ``explain``, ``rank``, ``eval``."""
+    """Where the judge model runs: the same options on ``score``, ``explain``, ``rank``, ``eval``, ``serve``."""
     p.add_argument("--model", metavar="ID",
                    help="judge model for the skill's default alias: Hugging Face id, directory or .gguf "
                         "(default: the embedded judge)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--dtype", help="float32, bfloat16 ... (default: per device)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the LLM result cache")
+    p.add_argument("--backend", metavar="NAME",
+                   help="model backend for every model alias: transformers, fake, or one a plugin registers "
+                        "(default: each alias's backend in the skill's models:, else transformers)")
+    p.add_argument("--backend-option", dest="backend_options", action="append", type=backend_option, default=[],
+                   metavar="KEY=VALUE", help="an engine option of the backend (VALUE read as JSON when it parses, "
+                                              "else as text); repeatable")
+
+
+def backend_option(text: str) -> "tuple[str, Any]":
+    """An argparse ``type`` for ``--backend-option KEY=VALUE``: ``0.15`` is a number, ``true`` a
+    boolean, ``{"a": 1}`` an object, anything that is not JSON (``http://host:8000``) text."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
 
 
 def runtime_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`skilldsl.load` options named by :func:`add_model_arguments`."""
-    return {"model": args.model, "device": args.device, "dtype": args.dtype, "cache": not args.no_cache}
+    return {"model": args.model, "device": args.device, "dtype": args.dtype, "cache": not args.no_cache,
+            "backend": args.backend, "backend_options": dict(args.backend_options) or None}
 
 
 def load_scorer(path: str, **options: Any):
-    """The runnable skill at ``path`` (``skilldsl.load``), with the options that were given."""
+    """The runnable skill at ``path`` (``skilldsl.load``), with the options that were given. An
+    unknown backend or engine option is a one-line :class:`SkillError` (exit 1)."""
     import skilldsl
+    from ..errors import SkillError
+    from ..runtime.backends.registry import BackendConfigError
 
-    return skilldsl.load(path, **{k: v for k, v in options.items() if v is not None})
+    try:
+        return skilldsl.load(path, **{k: v for k, v in options.items() if v is not None})
+    except BackendConfigError as exc:
+        raise SkillError(str(exc)) from None
 
 
 def load_skill(args: argparse.Namespace, path: "str | None" = None, *, load: Callable = load_scorer, **extra: Any):

@@ -53,6 +53,8 @@ class Model:
     device: str | None = None
     max_context: int | None = None
     span: Span | None = None
+    backend: str | None = None          # a registered backend name; None: the runtime's default
+    backend_span: Span | None = None
 
 
 @dataclass(frozen=True)

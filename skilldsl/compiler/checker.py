@@ -91,6 +91,7 @@ class _Checker:
     def run(self) -> Analysis:
         self.check_names()
         self.check_mode()
+        self.check_backends()
         for ev in self.skill.evidence.values():
             with self.out.guard():
                 self.check_evidence(ev)
@@ -272,6 +273,16 @@ class _Checker:
         elif not {"a", "b"} <= {r.name for t in ev.prompt.values() for r in t.refs}:
             self.out.warning(span, f"swap: the prompt of '{ev.name}' does not show both a and b, "
                              "so exchanging them changes nothing")
+
+    def check_backends(self) -> None:
+        """A model's ``backend:`` must be registered where the skill is built (built-in, a
+        ``--plugin`` module's ``register()`` or an installed entry point), as a verifier must."""
+        from ..runtime.backends import registry  # names only: no engine is imported
+
+        known = registry.names()
+        for model in self.skill.models.values():
+            if model.backend is not None and model.backend not in known:
+                self.out.error(model.backend_span, registry.unknown(model.backend))
 
     def check_model_alias(self, ev: Evidence) -> None:
         if ev.model not in self.skill.models:

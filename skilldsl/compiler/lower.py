@@ -61,7 +61,7 @@ def _settings(settings: dict) -> dict:
 
 def _model(m) -> dict:
     out = {"id": m.id}
-    for key in ("dtype", "device", "max_context"):
+    for key in ("dtype", "device", "max_context", "backend"):
         if getattr(m, key) is not None:
             out[key] = getattr(m, key)
     return out

@@ -82,7 +82,8 @@ def _models(doc: Document) -> dict:
     models = {"default": Model("default")}
     for alias, spec in (doc.data.get("models") or {}).items():
         models[alias] = Model(alias, spec.get("id"), spec.get("dtype"), spec.get("device"),
-                              spec.get("max_context"), doc.key_span(("models", alias)))
+                              spec.get("max_context"), doc.key_span(("models", alias)), spec.get("backend"),
+                              doc.span(("models", alias, "backend")))
     return models
 
 

@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..ir import Program
 from ..progress import progress_bar
+from .backends import registry
 from .backends.base import BackendError, describe
 from .batching import batcher_for
 from .executor import Executor, combine_candidates
@@ -19,18 +20,22 @@ DEFAULT_BATCH = 64
 class Skill:
     """A compiled skill ready to score samples.
 
-    ``backend`` injects a model backend: one object used for every model alias, or a
-    mapping ``alias -> backend``. Otherwise a transformers backend is created on first need
-    only — a skill decided by verifiers alone never loads a model. ``model`` overrides the
-    ``default`` alias's model (a Hugging Face id, a directory or a GGUF file).
+    ``backend`` chooses the model backend: a registered name (``"transformers"``, ``"fake"``, or
+    one added by :func:`~skilldsl.runtime.backends.registry.register` or an entry point) for every
+    model alias, a backend object, or a mapping ``alias -> name or object``. Without it each alias
+    uses the ``backend:`` its ``models:`` entry names, else ``transformers``. ``backend_options``
+    are the engine's own settings, given to every backend created by name (checked here: an
+    unknown name or option raises :class:`~skilldsl.runtime.backends.registry.BackendConfigError`).
+    A backend is created on first need only — a skill decided by verifiers alone never loads a
+    model. ``model`` overrides the ``default`` alias's model (a Hugging Face id, a directory or a GGUF file).
     ``batch_size``: samples per executor batch (default 64; None or 0 mean the default); each wave of a batch sends its
     LLM requests in one backend call, which micro-batches them to fit memory. ``progress``:
     a tqdm bar on stderr. ``cache=False``: no LLM result cache for created backends.
     """
 
     def __init__(self, program: Program, *, model: Any = None, device: Any = None, dtype: Any = None,
-                 backend: Any = None, cache: bool = True, batch_size: int | None = None,
-                 progress: bool = False):
+                 backend: Any = None, backend_options: "dict | None" = None, cache: bool = True,
+                 batch_size: int | None = None, progress: bool = False):
         self.program = program
         self.model, self.device, self.dtype = model, device, dtype
         self.cache, self.progress = cache, progress
@@ -38,6 +43,8 @@ class Skill:
         if self.batch_size < 1:  # a negative step would score nothing and lose every row
             raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
         self._injected = backend
+        self.backend_options = dict(backend_options or {})
+        self._check_backend_names()
         self._backends: dict[str, Any] = {}
         self._unavailable: dict[str, str] = {}  # backend key -> why it could not be created
         self.stats = {"waves": 0, "calls": []}  # backend/verifier calls: (kind, model, n)
@@ -84,14 +91,47 @@ class Skill:
         return sorted(self._backends)
 
     def _make_backend(self, alias: str) -> Any:
-        if self._injected is not None:
-            if isinstance(self._injected, dict):
-                return self._injected[alias]
-            return self._injected
+        choice = self._backend_choice(alias)
+        if not isinstance(choice, str):
+            return choice  # an injected backend object
         models = self.program.doc.get("models", {})
         if alias not in models and alias != "default":
             raise KeyError(f"unknown model alias {alias!r}")
-        return self._with_cache(self._transformers(alias, models.get(alias, {})))
+        backend = registry.create(choice, self._model_spec(alias, models.get(alias, {})), **self.backend_options)
+        return self._with_cache(backend)
+
+    def _backend_choice(self, alias: str) -> Any:
+        """The backend name (or injected object) serving model ``alias``."""
+        injected = self._injected
+        if isinstance(injected, dict):
+            return injected[alias]
+        if injected is not None:
+            return injected
+        spec = self.program.doc.get("models", {}).get(alias) or {}
+        return spec.get("backend") or registry.DEFAULT_BACKEND
+
+    def _check_backend_names(self) -> None:
+        """Refuse at once an unknown backend name, or options a named backend does not take."""
+        # a verifier-only skill asks no model: its "default" still checks the name a user gave
+        aliases = _asked_aliases(self.program.doc.get("evidence", {}).values()) or {"default"}
+        if isinstance(self._injected, dict):
+            aliases &= set(self._injected)
+        chosen = {self._backend_choice(a) for a in aliases}
+        for name in sorted(n for n in chosen if isinstance(n, str)):
+            registry.check_options(name, self.backend_options)
+        if self.backend_options and not any(isinstance(n, str) for n in chosen):
+            raise registry.BackendConfigError("backend_options need a backend chosen by name; "
+                                              "an injected backend object is configured by its maker")
+
+    def _model_spec(self, alias: str, spec: dict) -> "registry.ModelSpec":
+        """What the skill says about ``alias``, with this Skill's ``model``/``device``/``dtype``."""
+        settings = self.program.doc.get("settings", {})
+        model = self.model if (self.model is not None and alias == "default") else spec.get("id")
+        return registry.ModelSpec(
+            alias, model, device=self.device or spec.get("device"), dtype=self.dtype or spec.get("dtype"),
+            max_context=spec.get("max_context"), truncate=_truncate_policy(settings),
+            max_prompt_tokens=settings.get("max_prompt_tokens"),
+        )
 
     def _make_reward_model(self, name: str) -> Any:
         injected = self._injected
@@ -105,19 +145,8 @@ class Skill:
         return SequenceClassifierRM(spec.get("id") or name, device=self.device or spec.get("device"),
                                     dtype=self.dtype, max_length=spec.get("max_context"))
 
-    def _transformers(self, alias: str, spec: dict) -> Any:
-        from .backends.hf import TransformersBackend  # torch is imported only here
-
-        settings = self.program.doc.get("settings", {})
-        model = self.model if (self.model is not None and alias == "default") else spec.get("id")
-        return TransformersBackend(
-            model, device=self.device or spec.get("device"), dtype=self.dtype or spec.get("dtype"),
-            max_context=spec.get("max_context"), truncate=_truncate_policy(settings),
-            max_prompt_tokens=settings.get("max_prompt_tokens"),
-        )
-
     def _with_cache(self, backend: Any) -> Any:
-        if not self.cache:
+        if not self.cache or not getattr(backend, "cacheable", True):  # a scripted fake: never cached
             return backend
         from .backends.cache import CachingBackend
 
@@ -205,3 +234,14 @@ class Skill:
 def _truncate_policy(settings: dict) -> str:
     policy = settings.get("truncate", "middle")
     return "middle" if policy == "error" else policy  # "error" is enforced by the backend's flag
+
+
+def _asked_aliases(nodes) -> set[str]:
+    """The model aliases the skill's ``ask`` and ``route`` evidence name (inside ``each`` too)."""
+    aliases: set[str] = set()
+    for node in nodes:
+        if node.get("kind") == "each":
+            aliases |= _asked_aliases([node["body"]])
+        elif node.get("kind") in ("ask", "route"):
+            aliases.add(node.get("model") or "default")
+    return aliases

@@ -36,6 +36,12 @@ spellings (``<|im_end|>``...) broken by ``base.neutralise``, so no script can se
 
 ``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
 ``truncate_over=K`` flags prompts longer than K words as truncated.
+
+It is the registered backend ``fake`` (:func:`from_spec`): ``skilldsl score SKILL DATA --backend
+fake --backend-option script=fake.json`` scores with the script in ``fake.json`` (``{"choices":
+{substring: answer}, "texts": {substring: text}, "default_choice": ..., "confidence": ...}``),
+with no model. Its results are never written to the LLM cache (``cacheable = False``): the cache
+keys on the backend's name, and two scripts share one.
 """
 from __future__ import annotations
 
@@ -50,7 +56,7 @@ from .base import (
     cut_off, neutralise,
 )
 
-__all__ = ["FakeBackend", "Call", "prompt_text"]
+__all__ = ["FakeBackend", "Call", "prompt_text", "from_spec"]
 
 Answer = Union[str, float, dict, list, tuple]
 ChoiceScript = Union[Callable[[str, list], Answer], Mapping[str, Answer], None]
@@ -73,6 +79,8 @@ def prompt_text(messages) -> str:
 
 class FakeBackend:
     """A :class:`~skilldsl.runtime.backends.base.Backend` answering from a script (see module doc)."""
+
+    cacheable = False  # scripted answers are not the model's: never stored under a model's key
 
     def __init__(self, choices: ChoiceScript = None, texts: TextScript = None, *,
                  default_choice: Answer | None = None, confidence: float = 0.9,
@@ -176,6 +184,38 @@ class FakeBackend:
 
     def _truncated(self, text: str) -> bool:
         return self.truncate_over is not None and self.count_tokens(text) > self.truncate_over
+
+
+_SCRIPT_KEYS = ("choices", "texts", "default_choice", "confidence")
+
+
+def from_spec(spec, *, script: "str | None" = None, choices: ChoiceScript = None, texts: TextScript = None,
+              default_choice: Answer | None = None, confidence: "float | None" = None,
+              truncate_over: int | None = None) -> FakeBackend:
+    """The registered backend ``fake`` (see :mod:`.registry`): the model ``spec`` is ignored;
+    ``script`` is a JSON file of ``choices``, ``texts``, ``default_choice`` and ``confidence``
+    (an option given as well wins over the file)."""
+    given = {"choices": choices, "texts": texts, "default_choice": default_choice, "confidence": confidence}
+    loaded = _read_script(script) if script is not None else {}
+    merged = {**loaded, **{k: v for k, v in given.items() if v is not None}}
+    return FakeBackend(merged.get("choices"), merged.get("texts"), default_choice=merged.get("default_choice"),
+                       confidence=float(merged.get("confidence", 0.9)), truncate_over=truncate_over)
+
+
+def _read_script(path) -> dict:
+    """The script file of :func:`from_spec`: a JSON object of the keys in ``_SCRIPT_KEYS``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            script = json.load(f)
+    except OSError as exc:
+        raise BackendError(f"fake backend script {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BackendError(f"fake backend script {path}: not JSON: {exc}") from None
+    unknown = sorted(set(script) - set(_SCRIPT_KEYS)) if isinstance(script, dict) else None
+    if unknown is None or unknown:
+        raise BackendError(f"fake backend script {path}: must be a JSON object of "
+                                 f"{', '.join(_SCRIPT_KEYS)}" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return script
 
 
 def _lookup(script, text: str, arg):
