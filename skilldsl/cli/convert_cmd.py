@@ -2,6 +2,7 @@
 
     skilldsl convert gsm8k-solutions ../shared/bench/gsm8k -o gsm8k.jsonl
     skilldsl convert ifeval ../shared/bench/ifeval -o ifeval.jsonl
+    skilldsl convert ifbench ../shared/bench/ifbench --responses responses.jsonl -o ifbench.jsonl
     skilldsl convert humaneval ../shared/bench/humaneval --response empty -o humaneval-empty.jsonl
     skilldsl score math_answer gsm8k.jsonl -o scored.jsonl     # each result keeps the sample's id
 
@@ -31,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write the samples here (default: stdout)")
     p.add_argument("--response", choices=RESPONSES, help="humaneval: the canonical solution (default) or nothing")
     p.add_argument("--responses", metavar="FILE",
-                   help="ifeval: the {prompt, response} file (default: input_response_data_*.jsonl beside SRC)")
+                   help="ifeval, ifbench: the {prompt, response} file (default beside SRC: ifeval's "
+                        "input_response_data_*.jsonl, ifbench's sample_output.jsonl)")
     p.add_argument("--limit", type=count, metavar="N", help="write only the first N samples")
     p.set_defaults(func=run)
 

@@ -20,6 +20,10 @@ Deliberate differences from the reference (it would crash, guess or go quadratic
   such as the ``#`` or ``!`` some IFEval prompts ask for with a random letter).
 - ``combination:repeat_prompt`` falls back to the ``prompt`` argument when ``kwargs`` has no
   ``prompt_to_repeat``.
+- an IFBench id that takes kwargs but gets none (None, ``{}`` or only nulls, as on RewardBench
+  2's Precise IF rows) reads them from its wording in ``prompt`` (``ifbench.DERIVE``); the
+  verdict's detail ``kwargs_derived`` shows what was read, and wording that cannot be read is
+  ``na`` with the reason (the judge's to decide). IFEval ids never derive: missing is an error.
 - every pattern runs in linear time, so megabyte responses stay fast.
 """
 from __future__ import annotations
@@ -33,7 +37,8 @@ from typing import Any
 from . import ifeval_text as text
 from .registry import Verdict, verifier
 
-__all__ = ["INSTRUCTIONS", "Instruction", "check", "follows", "follows_all", "loose_variants"]
+__all__ = ["INSTRUCTIONS", "Instruction", "Undecidable", "check", "follows", "follows_all", "instruction_for",
+           "loose_variants"]
 
 _RELATIONS = ("less than", "at least")
 
@@ -274,13 +279,22 @@ def _quotation(response: str) -> bool:
     return len(body) > 1 and body[0] == '"' and body[-1] == '"'
 
 
+class Undecidable(Exception):
+    """Raised by a checker when the text itself cannot decide the instruction; the verdict is
+    na with this message as the reason (never for malformed kwargs: those are errors)."""
+
+
 @dataclass(frozen=True)
 class Instruction:
-    """One IFEval instruction type: its checker and the kwargs it takes (name -> kind)."""
+    """One instruction type: its checker and the kwargs it takes (name -> kind).
+
+    A kind is a name in this module's kinds (``"count"``, ``"text"``, ...) or a callable that
+    turns the raw value into a clean one or raises ValueError saying why it cannot.
+    """
 
     id: str
     check: Callable[..., bool]
-    params: Mapping[str, str]
+    params: "Mapping[str, str | Callable[[Any], Any]]"
     prompt_param: "str | None" = None  # filled from the verifier's ``prompt`` when not given
 
     def clean(self, kwargs: Any, prompt: str = "") -> "dict[str, Any] | str":
@@ -304,7 +318,7 @@ class Instruction:
         clean = {}
         for name, kind in self.params.items():
             try:
-                clean[name] = _KINDS[kind](given[name])
+                clean[name] = (_KINDS[kind] if isinstance(kind, str) else kind)(given[name])
             except ValueError as exc:
                 return f"{self.id}: argument {name!r}: {exc}"
         return clean
@@ -353,6 +367,13 @@ INSTRUCTIONS: "dict[str, Instruction]" = {
 """Every supported instruction id -> its :class:`Instruction`."""
 
 
+def instruction_for(instruction_id: str) -> "Instruction | None":
+    """The checker for an IFEval or IFBench instruction id, or None when there is none."""
+    from . import ifbench  # IFBench's families build on this module's Instruction
+
+    return INSTRUCTIONS.get(instruction_id) or ifbench.INSTRUCTIONS.get(instruction_id)
+
+
 # --- strict / loose evaluation ---
 
 
@@ -382,10 +403,16 @@ def _first_pass(
 ) -> "str | None":
     """Name of the first variant that follows the instruction, or None."""
     tried: set[str] = set()  # variants often coincide (no "*", a single line): check each once
+    undecidable: "Undecidable | None" = None
     for name, body in variants:
-        if body not in tried and body.strip() and instruction.check(body, **clean):
-            return name
+        try:
+            if body not in tried and body.strip() and instruction.check(body, **clean):
+                return name
+        except Undecidable as exc:
+            undecidable = undecidable or exc
         tried.add(body)
+    if undecidable is not None and variants and variants[0][0] == "response":
+        raise undecidable  # the response as given cannot be decided and no variant passes
     return None
 
 
@@ -393,16 +420,50 @@ def _variants(response: str, mode: str) -> "list[tuple[str, str]]":
     return list(loose_variants(response)) if mode == "loose" else [("response", response)]
 
 
-def _prepare(instruction_id: Any, kwargs: Any, prompt: Any) -> "tuple[Instruction, dict] | Verdict":
-    """The instruction and its clean kwargs, or the verdict saying why it cannot be checked: na
-    for an id without a checker (the judge's to decide), else an error."""
+def _needs_derived(instruction: Instruction, kwargs: Any) -> bool:
+    """Whether ``kwargs`` must be read from the prompt: an IFBench id that takes kwargs and got
+    none at all (None, {} or only nulls), as on RewardBench 2's Precise IF rows."""
+    from . import ifbench
+
+    if instruction.id not in ifbench.DERIVE or not set(instruction.params) - {instruction.prompt_param}:
+        return False
+    return kwargs is None or isinstance(kwargs, Mapping) and all(v is None for v in kwargs.values())
+
+
+def _derive(instruction: Instruction, prompt: str) -> "tuple[dict, dict] | Verdict":
+    """(clean kwargs, kwargs as read) from the instruction's wording in ``prompt``; na saying why
+    when the wording is not there or does not give usable kwargs."""
+    from . import ifbench
+
+    unreadable = f"{instruction.id}: no kwargs given and none could be read from the prompt"
+    if not prompt.strip():
+        return Verdict.na(f"{unreadable}: the prompt is empty")
+    try:
+        derived = ifbench.DERIVE[instruction.id](prompt)
+    except ValueError as exc:
+        return Verdict.na(f"{unreadable}: {exc}")
+    clean = instruction.clean(derived, prompt)
+    if isinstance(clean, str):
+        return Verdict.na(f"{unreadable}: {clean}", kwargs_derived=derived)
+    return clean, derived
+
+
+def _prepare(instruction_id: Any, kwargs: Any, prompt: Any) -> "tuple[Instruction, dict, dict | None] | Verdict":
+    """The instruction, its clean kwargs and, when they were read from the prompt, the kwargs as
+    read; or the verdict saying why it cannot be checked: na for an id without a checker (the
+    judge's to decide) or whose kwargs are neither given nor in the prompt's wording, else an
+    error."""
     if not isinstance(instruction_id, str):
         return Verdict.error(f"instruction id must be text, got {type(instruction_id).__name__} {instruction_id!r}")
-    instruction = INSTRUCTIONS.get(instruction_id)
+    instruction = instruction_for(instruction_id)
     if instruction is None:
         return Verdict.na(f"no checker for instruction id {instruction_id!r}")
-    clean = instruction.clean(kwargs, prompt if isinstance(prompt, str) else "")
-    return Verdict.error(clean) if isinstance(clean, str) else (instruction, clean)
+    prompt = prompt if isinstance(prompt, str) else ""
+    if _needs_derived(instruction, kwargs):
+        derived = _derive(instruction, prompt)
+        return derived if isinstance(derived, Verdict) else (instruction, *derived)
+    clean = instruction.clean(kwargs, prompt)
+    return Verdict.error(clean) if isinstance(clean, str) else (instruction, clean, None)
 
 
 def _call_problem(response: Any, mode: Any) -> "str | None":
@@ -422,8 +483,13 @@ def check(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = 
     prepared = _prepare(instruction_id, kwargs, prompt)
     if isinstance(prepared, Verdict):
         return prepared
-    passed = _first_pass(*prepared, _variants(_as_response(response), mode))
-    return Verdict.ok(passed is not None, variant=passed)
+    instruction, clean, derived = prepared
+    shown = {"kwargs_derived": derived} if derived is not None else {}
+    try:
+        passed = _first_pass(instruction, clean, _variants(_as_response(response), mode))
+    except Undecidable as exc:
+        return Verdict.na(str(exc), **shown)
+    return Verdict.ok(passed is not None, variant=passed, **shown)
 
 
 @verifier(
@@ -476,5 +542,10 @@ def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: An
     if undecided:
         return next((v for v in undecided if v.is_error), undecided[0])
     variants = _variants(_as_response(response), mode)
-    results = [_first_pass(*p, variants) is not None for p in prepared]
-    return Verdict.ok(all(results), followed=results)
+    derived = {instruction.id: read for instruction, _, read in prepared if read is not None}
+    shown = {"kwargs_derived": derived} if derived else {}
+    try:
+        results = [_first_pass(instruction, clean, variants) is not None for instruction, clean, _ in prepared]
+    except Undecidable as exc:
+        return Verdict.na(str(exc), **shown)
+    return Verdict.ok(all(results), followed=results, **shown)

@@ -20,7 +20,7 @@ from .common import BadRow, collect, need, numbered, read_numbered, read_rows, s
 from .lists import GSM8K_SOLVERS, graded_solution, gsm8k_reference, gsm8k_sources
 
 __all__ = ["SampleFormat", "SAMPLE_FORMATS", "RESPONSES", "convert_samples", "write_samples",
-           "convert_gsm8k_solutions", "convert_ifeval", "convert_humaneval"]
+           "convert_gsm8k_solutions", "convert_ifeval", "convert_ifbench", "convert_humaneval"]
 
 
 def _sample_id(sample: dict):
@@ -94,13 +94,15 @@ def _by_prompt(answers: list) -> dict:
 
 
 def _ifeval_sample(by_prompt: dict, by_line: "dict | None") -> Callable[[dict, str], dict]:
-    def convert(row: dict, ref: str) -> dict:
+    def convert(row: dict, ref: str, response: "str | None" = None) -> dict:
         need(row, "key", "prompt", "instruction_id_list", "kwargs")
         ids, kwargs = text_list(row, "instruction_id_list"), row["kwargs"]
         if not isinstance(kwargs, list) or len(kwargs) != len(ids) or not all(isinstance(k, dict) for k in kwargs):
             raise BadRow(f"field 'kwargs' should be {len(ids)} objects, one per instruction id")
         prompt = text(row, "prompt")
-        return {"id": str(row["key"]), "prompt": prompt, "response": _response(prompt, ref, by_prompt, by_line),
+        if response is None:
+            response = _response(prompt, ref, by_prompt, by_line)
+        return {"id": str(row["key"]), "prompt": prompt, "response": response,
                 "instruction_id_list": ids, "kwargs": kwargs}
     return convert
 
@@ -112,6 +114,35 @@ def _response(prompt: str, ref: str, by_prompt: dict, by_line: "dict | None") ->
     if not isinstance(same_line, dict) or not isinstance(same_line.get("response"), str):
         raise BadRow("no response for this prompt in the responses file")
     return same_line["response"]
+
+
+# -- IFBench ----------------------------------------------------------------------------------
+def convert_ifbench(path: Path, responses: "Path | str | None" = None):
+    """IFBench's ``IFBench_test.jsonl`` (or its directory) joined with a ``{prompt, response}``
+    responses file (IFBench's ``data/sample_output.jsonl`` shape; default: ``sample_output.jsonl``
+    beside it): ``{id: key, prompt, response, instruction_id_list, kwargs}``, kwargs as given
+    (a null key is an unused argument).
+
+    Responses join on the prompt text, else on the prompt stripped of surrounding whitespace, as
+    IFBench's ``evaluation_lib`` joins them; a prompt with no response is skipped with the reason.
+    """
+    inputs = path / "IFBench_test.jsonl" if path.is_dir() else path
+    answers_path = Path(responses) if responses else inputs.parent / "sample_output.jsonl"
+    if not answers_path.is_file():
+        raise EvalError(f"{answers_path}: no such responses file; name one with --responses FILE")
+    answers = _by_prompt(read_rows(answers_path))
+    answers.update({prompt.strip(): response for prompt, response in answers.items() if prompt.strip() not in answers})
+    return collect(numbered(inputs, read_numbered(inputs)), _ifbench_sample(answers), key=_sample_id)
+
+
+def _ifbench_sample(by_prompt: dict) -> Callable[[dict, str], dict]:
+    to_sample = _ifeval_sample({}, None)  # IFEval's row layout; only the join differs
+
+    def convert(row: dict, ref: str) -> dict:
+        prompt = row.get("prompt")
+        response = by_prompt.get(prompt, by_prompt.get(prompt.strip())) if isinstance(prompt, str) else None
+        return to_sample(row, ref, response=response)  # None: its BadRow names the missing response
+    return convert
 
 
 # -- HumanEval --------------------------------------------------------------------------------
@@ -154,6 +185,8 @@ SAMPLE_FORMATS = {f.name: f for f in (
     SampleFormat("gsm8k-solutions", "GSM8K graded model solutions (for math_answer)", convert_gsm8k_solutions,
                  ("id", "prompt", "response", "reference", "is_correct")),
     SampleFormat("ifeval", "IFEval prompts + a responses file (for instruction_following)", convert_ifeval,
+                 ("id", "prompt", "response", "instruction_id_list", "kwargs"), ("responses",)),
+    SampleFormat("ifbench", "IFBench prompts + a responses file (for instruction_following)", convert_ifbench,
                  ("id", "prompt", "response", "instruction_id_list", "kwargs"), ("responses",)),
     SampleFormat("humaneval", "HumanEval problems, canonical or empty responses (for code_tests)",
                  convert_humaneval, ("id", "prompt", "response", "test", "entry_point"), ("response",)),
