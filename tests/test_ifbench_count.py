@@ -8,6 +8,7 @@ says what the official returns and why the verdict here differs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,15 @@ def test_derive_equals_the_data_kwargs_on_every_ifbench_prompt():
                 assert derived == given, (iid, row["key"])
             checked += 1
     assert checked == 109
+
+
+def test_person_names_are_the_list_every_ifbench_prompt_gives():
+    # the checker's copy of the instruction's list, against the official wording in the data
+    if not IFBENCH_DATA.exists():
+        pytest.skip("IFBench data not present")
+    listed = set()
+    for line in IFBENCH_DATA.read_text(encoding="utf-8").splitlines():
+        found = re.search(r"from this list of person names: ([^.]+?)\s*\.", json.loads(line)["prompt"])
+        if found:
+            listed.add(tuple(name.strip() for name in found.group(1).split(",")))
+    assert listed == {count.PERSON_NAMES}

@@ -222,3 +222,13 @@ def test_special_field_matches_the_official_regex(field):
 @given(st.text(alphabet="Aab.|) \t\u00e9_1-", max_size=8))
 def test_option_line_matches_the_official_regex(line):
     assert custom._is_option(line) is bool(re.match(r"^[A-Ea-e][\.|\)]\s*\w+", line.strip()))
+
+
+def test_sentence_alphabet_counts_sentences_far_beyond_the_first_kilobytes():
+    # the checker splits only as far as 27 sentences need (a megabyte of ". " stays fast): a
+    # 27th sentence or a long 26th must still be seen where it lies
+    long_tail = " ".join(f"zz{i}" for i in range(40_000))
+    assert check(STORY + " Zulu " + long_tail + ".", "custom:sentence_alphabet").value is False
+    assert check(STORY[:-1] + " " + long_tail + ".", "custom:sentence_alphabet").value is True
+    assert check(STORY + " " + long_tail + ". Another one.", "custom:sentence_alphabet").value is False
+    assert check(". " * 500_000, "custom:sentence_alphabet").value is False

@@ -339,5 +339,25 @@ def test_derive_without_the_wording_says_why(iid):
         DERIVE[iid]("Write a haiku about autumn.")
 
 
+def test_derive_refuses_two_different_option_lists():
+    # the first list used to win silently: "yes" would follow a prompt that later asks for a/b/c
+    prompt = ("Answer with one of the following options: yes/no. "
+              "Then again: Answer with one of the following options: a/b/c.")
+    with pytest.raises(ValueError, match="different values"):
+        DERIVE["format:options"](prompt)
+    verdict = check("yes", "format:options", None, prompt)
+    assert verdict.status == "na" and "different values" in verdict.reason
+
+
 def test_every_format_id_derives():
     assert {iid for iid in INSTRUCTIONS if iid.startswith("format:")} <= set(DERIVE)
+
+
+def test_prose_sentences_are_counted_on_a_long_single_line():
+    # the checker splits a prose line only as far as two sentences need; a long first sentence
+    # must still be one sentence, and a second one far away must still be seen
+    long = " ".join(f"word{i}" for i in range(40_000))
+    bullets = "\n* one\n* two"
+    assert check(f"First {long}. Second one.{bullets}", "format:no_bullets_bullets").value is True
+    assert check(f"Only {long}.{bullets}", "format:no_bullets_bullets").value is False
+    assert check("?! " * 300_000 + bullets, "format:no_bullets_bullets").value is True

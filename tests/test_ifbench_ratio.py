@@ -171,3 +171,13 @@ def test_derive_covers_every_ratio_id():
         assert DERIVE[iid]("any prompt") == {}
     with pytest.raises(ValueError, match="wording"):
         DERIVE["ratio:stop_words"]("Use few stop words.")
+
+
+def test_sentence_words_sees_a_fourth_sentence_far_beyond_the_first_kilobytes():
+    # the checker splits only as far as 4 sentences need: three long ones of one length follow,
+    # a fourth anywhere after them fails
+    tokens = iter(f"w{i:06d}" for i in range(60_000))
+    long = [" ".join(next(tokens) for _ in range(20_000)).capitalize() + "." for _ in range(3)]
+    assert check(" ".join(long), "ratio:sentence_words").value is True
+    assert check(" ".join(long) + " Tail.", "ratio:sentence_words").value is False
+    assert check(" ".join(long[:2]), "ratio:sentence_words").value is False

@@ -182,3 +182,13 @@ def test_derive_agrees_with_every_data_prompt():
                 assert DERIVE[iid](row["prompt"]) == given, (row["key"], iid)
                 checked += 1
     assert checked == 23  # 15 sentence:keyword + 8 sentence:increment rows
+
+
+def test_keyword_sentence_is_found_far_beyond_the_first_kilobytes():
+    # the checker splits only as far as the N-th sentence needs; it must still find it there
+    filler = " ".join(f"word{i}" for i in range(30_000))
+    response = f"{filler}. Second {filler}. Third has cobalt {filler}. Fourth has nothing."
+    assert check(response, "sentence:keyword", {"word": "cobalt", "N": 3}).value is True
+    assert check(response, "sentence:keyword", {"word": "nothing", "N": 3}).value is False
+    assert check(response, "sentence:keyword", {"word": "nothing", "N": 4}).value is True
+    assert check(response, "sentence:keyword", {"word": "nothing", "N": 5}).value is False

@@ -6,9 +6,12 @@ version IFBench's reference pins). The tests use only the data files shipped in 
 """
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from skilldsl.verifiers.ifbench import text
+from skilldsl.verifiers.ifbench import _treebank, text
 from skilldsl.verifiers.ifbench._punkt import PunktModel, split_spans
 
 
@@ -61,6 +64,61 @@ def test_cached_results_come_back_as_fresh_lists():
 ])
 def test_word_tokens_follow_the_treebank_rules(given, expected):
     assert text.word_tokens(given) == expected
+
+
+@pytest.mark.parametrize("given, expected", [
+    # (?i) matches İ ı to i, ſ to s, K (Kelvin) to k: the contractions split them as nltk does
+    ("Gİmme that, gımme THIS.", ["Gİm", "me", "that", ",", "gım", "me", "THIS", "."]),
+    ("WANNA go? 'Tiſ late. CaNNot stop", ["WAN", "NA", "go", "?", "'T", "iſ", "late.", "CaN", "Not", "stop"]),
+    ("x -- y--z...w and 'twas more'n D'YE gotta",
+     ["x", "--", "y", "--", "z", "...", "w", "and", "'t", "was", "more", "'n", "D", "'YE", "got", "ta"]),
+    # '' becomes `` (a character the sentence did not have), and quotes of every kind
+    ("He said ''no'' twice", ["He", "said", "``", "no", "''", "twice"]),
+    ('"Quote" and ``tick`` \u00abfr\u00bb \u201ccurly\u201d \u2018s\u2019',
+     ["``", "Quote", "''", "and", "``", "tick", "``", "\u00ab", "fr", "\u00bb", "\u201c", "curly", "\u201d",
+      "\u2018", "s", "\u2019"]),
+    ("a 'x and ' y' z'", ["a", "'", "x", "and", "'", "y", "'", "z", "'"]),
+    ("Tab\tsep\u2028line\u00a0nbsp  end.", ["Tab", "sep", "line", "nbsp", "end", "."]),
+    ('Ends with a quote." ', ["Ends", "with", "a", "quote", ".", "''"]),
+    ("(a) [b] {c} <d> 5% @home #tag $3 & ; *",
+     ["(", "a", ")", "[", "b", "]", "{", "c", "}", "<", "d", ">", "5", "%", "@", "home", "#", "tag", "$", "3",
+      "&", ";", "*"]),
+])
+def test_treebank_rules_on_one_sentence_as_nltk(given, expected):
+    # expected: nltk 3.9.2's NLTKWordTokenizer().tokenize(given)
+    assert _treebank.tokenize(given) == expected
+
+
+def _every_rule(sentence: str) -> "list[str]":
+    """The Treebank port with every rule run, none skipped by its trigger (nltk's own order)."""
+    text = sentence
+    for pattern, substitution, _, _ in _treebank._STARTING:
+        text = pattern.sub(substitution, text)
+    text = " " + text + " "
+    for pattern, substitution, _, _ in _treebank._ENDING_QUOTES:
+        text = pattern.sub(substitution, text)
+    text = re.sub(r"\s+", " ", text)
+    for pattern, substitution, _, _ in _treebank._ENDING_CLITICS:
+        text = pattern.sub(substitution, text)
+    for pattern, _ in _treebank._CONTRACTIONS:
+        text = pattern.sub(r" \1 \2 ", text)
+    return text.split()
+
+
+_PIECES = (list("aAtTsSnNdDeEiImMgGoOwWyYrRcClL'\"`.,:;!?()[]{}<>-*@#$%&  \n\t")
+           + list("\u00ab\u00bb\u201c\u201d\u2018\u2019\u201e\u0130\u0131\u017f\u212a\u00a0\u2028\u00e93")
+           + ["n't", "'s", "'ll", "'re", "cannot", "gonna", "gimme", "gotta", "lemme", "wanna ", "more'n", "d'ye",
+              " 'tis", " 'twas", "...", "--", "''", "``", "Mr.", "U.S.",
+              "g\u0130mme", "G\u0131MME", " 'ti\u017f", " 'TWA\u017f", " 'T\u0130S"])
+
+
+def test_skipping_rules_by_trigger_changes_no_token():
+    # each rule is skipped only when its trigger proves it cannot match: on hostile strings built
+    # from every trigger (and re's case-insensitive letters) the tokens equal every rule's
+    rng = random.Random(14)
+    for _ in range(3000):
+        sentence = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
+        assert _treebank.tokenize(sentence) == _every_rule(sentence), sentence
 
 
 def test_words_are_standard_library_word_runs():

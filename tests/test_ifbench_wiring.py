@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,61 @@ def test_follows_all_derives_per_id_and_shows_it():
     assert ifeval.follows_all("x x x", [FAKE], [{}], prompt="No wording.").status == "na"
 
 
+# -- Undecidable: na only when the response itself cannot decide --------------------------
+UNDECIDABLE = "fake:x_unless_question"
+
+
+def _x_or_undecidable(response: str, n: int) -> bool:
+    if response.startswith("?"):
+        raise ifeval.Undecidable("a response starting with '?' cannot be decided")
+    return response.count("x") == n
+
+
+@pytest.fixture
+def undecidable(monkeypatch):
+    instruction = ifeval.Instruction(UNDECIDABLE, _x_or_undecidable, {"n": "count"})
+    monkeypatch.setitem(ifbench.INSTRUCTIONS, UNDECIDABLE, instruction)
+
+
+@pytest.mark.parametrize("mode", ["strict", "loose"])
+def test_a_response_that_cannot_decide_is_na_with_the_reason(undecidable, mode):
+    verdict = ifeval.check("? xxx", UNDECIDABLE, {"n": 3}, mode=mode)
+    assert verdict.status == "na" and "cannot be decided" in verdict.reason
+
+
+def test_loose_mode_passes_an_undecidable_response_by_a_variant_that_follows(undecidable):
+    assert ifeval.check("?\nxxx", UNDECIDABLE, {"n": 3}).status == "na"
+    verdict = ifeval.check("?\nxxx", UNDECIDABLE, {"n": 3}, mode="loose")
+    assert (verdict.status, verdict.value, verdict.detail["variant"]) == ("ok", True, "without first line")
+
+
+def test_hostile_loose_variant_cannot_turn_a_failure_into_na(undecidable):
+    # the response is decided (no x); a last line loose mode keeps alone must not buy na (judge)
+    response = "no such letter here\n?"
+    assert ifeval.check(response, UNDECIDABLE, {"n": 3}).value is False
+    verdict = ifeval.check(response, UNDECIDABLE, {"n": 3}, mode="loose")
+    assert (verdict.status, verdict.value) == ("ok", False)
+
+
+def test_hostile_follows_all_an_undecidable_cannot_hide_an_instruction_not_followed(undecidable):
+    ids, kwargs = [UNDECIDABLE, "punctuation:no_comma"], [{"n": 3}, {}]
+    failing = ifeval.follows_all("? xxx, x", ids, kwargs)  # a comma, whatever the other
+    assert (failing.status, failing.value, failing.detail["followed"]) == ("ok", False, [None, False])
+    honest = ifeval.follows_all("? xxx", ids, kwargs)
+    assert honest.status == "na" and "cannot be decided" in honest.reason
+
+
+def test_ifeval_checks_do_not_import_the_ifbench_families():
+    # ifbench's families cost ~0.2 s to import (emoji, syllapy): only an IFBench id pays it
+    code = ("import sys; from skilldsl.verifiers import ifeval; "
+            "assert ifeval.check('a b', 'punctuation:no_comma', {}).value is True; "
+            "assert ifeval.check('a b', 'length_constraints:number_words', "
+            "{'num_words': 2, 'relation': 'at least'}).value is True; "
+            "assert 'skilldsl.verifiers.ifbench' not in sys.modules; "
+            "assert ifeval.instruction_for('count:numbers') is not None")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def _skill(backend):
     return Skill(skilldsl.compile(skilldsl.stock_skill("instruction_following")), backend=backend)
 
@@ -155,3 +212,22 @@ def test_convert_ifbench_cli(tmp_path, capsys):
     assert main(["convert", "ifbench", str(FIX), "-o", str(out)]) == 0
     assert [s["id"] for s in _jsonl(out)] == ["0", "1"]
     assert "wrote 2 ifbench samples" in capsys.readouterr().err
+
+
+def test_a_hostile_megabyte_is_stopped_by_the_worker_timeout_and_short_responses_stay_in_process():
+    # "a. " * 333k keeps the sentence splitter busy for tens of seconds in loose mode: in the
+    # caller's process nothing could stop it, so a long response goes to a worker under its timeout
+    from skilldsl.verifiers import get
+    from skilldsl.verifiers.ifeval import IN_PROCESS_CHARS
+    from skilldsl.verifiers.pool import WorkerPool, run_verifiers
+
+    spec = get("ifeval.follows")
+    hostile = "a. " * 333_334
+    kwargs = {"word": "a", "N": 2}
+    assert spec.try_fast("short and sweet.", "sentence:keyword", kwargs=kwargs) is not None  # decided here
+    assert spec.try_fast(hostile, "sentence:keyword", kwargs=kwargs) is None  # left to a worker
+    assert len(hostile) > IN_PROCESS_CHARS
+    with WorkerPool(1, warm=()) as pool:
+        (verdict,) = run_verifiers([(spec, (hostile, "sentence:keyword"), {"kwargs": kwargs, "mode": "loose"})],
+                                   timeout=1.0, pool=pool)
+    assert verdict.status == "error" and "timeout" in verdict.reason

@@ -253,6 +253,19 @@ def test_derive_without_the_wording_says_why(iid):
         DERIVE[iid]("Write a poem about cats. The response should be short.")
 
 
+@pytest.mark.parametrize("iid, prompt", [
+    ("words:repeats", "Do not repeat any word more than 2 times. Then: do not repeat any word more than 9 times."),
+    ("words:words_position", "The second to last word in your response should be the word cat. "
+                             "No: the second to last word in your response should be the word dog."),
+])
+def test_derive_refuses_a_prompt_that_says_two_different_things(iid, prompt):
+    # the first wording used to win silently; a guess is no evidence: na saying why
+    with pytest.raises(ValueError, match="different values"):
+        DERIVE[iid](prompt)
+    verdict = check("Apples bloom.", iid, None, prompt)
+    assert verdict.status == "na" and "different values" in verdict.reason
+
+
 def test_every_words_id_can_derive():
     assert {iid for iid in INSTRUCTIONS if iid.startswith("words:")} <= set(DERIVE)
 

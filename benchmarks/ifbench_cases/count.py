@@ -6,6 +6,7 @@ Pure standard library (it also runs in the reference venv); deterministic.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 # words that are no pronoun, conjunction, stop word, person name or number
@@ -101,18 +102,21 @@ def conjunctions(kwargs: dict, prompt: str) -> "list[str]":
     ]
 
 
-NAMES = (
-    "Emma", "Liam", "Sophia", "Jackson", "Olivia", "Noah", "Ava", "Lucas", "Isabella", "Mason",
-    "Mia", "Ethan", "Charlotte", "Alexander", "Amelia", "Benjamin", "Harper", "Leo", "Zoe", "Daniel",
-    "Chloe", "Samuel", "Lily", "Matthew", "Grace", "Owen", "Abigail", "Gabriel", "Ella", "Jacob",
-    "Scarlett", "Nathan", "Victoria", "Elijah", "Layla", "Nicholas", "Audrey", "David", "Hannah",
-    "Christopher", "Penelope", "Thomas", "Nora", "Andrew", "Aria", "Joseph", "Claire", "Ryan",
-    "Stella", "Jonathan",
-)
+_NAMES_WORDING = re.compile(r"from this list of person names: ([^.]+?)\s*\.")
+
+
+def listed_names(prompt: str) -> "tuple[str, ...]":
+    """The names the instruction lists, read from its official wording in ``prompt`` (not copied
+    from the checker, so the differential run also tests the checker's list)."""
+    found = _NAMES_WORDING.search(prompt)
+    if found is None:
+        raise ValueError("the prompt does not list the person names")
+    return tuple(name.strip() for name in found.group(1).split(","))
 
 
 def person_names(kwargs: dict, prompt: str) -> "list[str]":
     n = _n(kwargs)
+    NAMES = listed_names(prompt)  # noqa: N806  (the list, as the instruction gives it)
     return [
         "Today " + ", ".join(NAMES[:n]) + " met.",
         "Today " + ", ".join(NAMES[:max(n - 1, 0)]) + " met.",

@@ -102,7 +102,7 @@ def special_list(kwargs: dict, prompt: str) -> "list[str]":
     sep = kwargs["sep"]
     return [
         f"{sep} First item\n{sep} Second item\n{sep} Third item", f"{sep} only one item",
-        f"Items: {sep} one {sep} two", f"a{sep}b{sep}c", f"{sep}{sep}", f"* one\n* two",
+        f"Items: {sep} one {sep} two", f"a{sep}b{sep}c", f"{sep}{sep}", "* one\n* two",
         "A well-known long-term plan.", "Dates 2020-2021 and 3-4 days.", "Use - and - here",
         f" {sep} x\n {sep} y", f"{sep}\n{sep}\n", _long(f"x{sep}"), "!?!?!? one", "SEPARATORSEPARATOR",
         "One - two", "...", "item ... item ... item",

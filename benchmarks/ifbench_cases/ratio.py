@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-try:  # the sibling case file, whether this folder is imported as a package or run as a path
-    from .count import EDGES, huge, sentence, words
-except ImportError:
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from count import EDGES, huge, sentence, words  # type: ignore[no-redef]
+from .count import EDGES, huge, sentence, words
 
 STOP = ("the", "of", "and", "to", "in", "is", "it", "that", "was", "for")  # nltk English stop words
 

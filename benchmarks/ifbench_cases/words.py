@@ -7,7 +7,10 @@ reference venv); deterministic.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+
+from .count import FILLER, huge
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 # one word per letter, for alphabet runs
@@ -15,11 +18,8 @@ _BY_LETTER = (
     "apples bloom cheerfully during every fall gardens hold ivy jasmine kindly lingers "
     "mostly near old ponds quietly reflecting soft twilight under violet willows xeric yellow zinnias"
 ).split()
-_FILLER = "river stone garden lantern meadow copper violin harbor canyon marble orchard falcon".split()
-
-
-def _huge(unit: str, size: int = 50_000) -> str:
-    return unit * max(1, size // max(1, len(unit)))
+_FILLER = FILLER[:12]
+_huge = functools.partial(huge, size=50_000)
 
 
 def _alphabet_run(start: int, count: int) -> str:

@@ -28,10 +28,12 @@ Deliberate differences from the reference (it would crash, guess or go quadratic
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from . import ifeval_text as text
@@ -367,11 +369,18 @@ INSTRUCTIONS: "dict[str, Instruction]" = {
 """Every supported instruction id -> its :class:`Instruction`."""
 
 
+@functools.cache
+def _ifbench() -> ModuleType:
+    # imported on first use, once: its families build on this module's Instruction and cost
+    # ~0.2 s to import (emoji, syllapy), which a skill without instruction checks never pays
+    from . import ifbench
+
+    return ifbench
+
+
 def instruction_for(instruction_id: str) -> "Instruction | None":
     """The checker for an IFEval or IFBench instruction id, or None when there is none."""
-    from . import ifbench  # IFBench's families build on this module's Instruction
-
-    return INSTRUCTIONS.get(instruction_id) or ifbench.INSTRUCTIONS.get(instruction_id)
+    return INSTRUCTIONS.get(instruction_id) or _ifbench().INSTRUCTIONS.get(instruction_id)
 
 
 # --- strict / loose evaluation ---
@@ -401,18 +410,27 @@ def _as_response(response: Any) -> "str | None":
 def _first_pass(
     instruction: Instruction, clean: dict, variants: "list[tuple[str, str]]"
 ) -> "str | None":
-    """Name of the first variant that follows the instruction, or None."""
+    """Name of the first variant that follows the instruction, or None.
+
+    Raises :class:`Undecidable` when the response itself (the first variant) cannot be decided
+    and no variant follows. A loose variant that cannot be decided only does not follow: else a
+    failing response could shape a line loose mode drops and turn its verdict into na (the
+    judge's to decide).
+    """
     tried: set[str] = set()  # variants often coincide (no "*", a single line): check each once
     undecidable: "Undecidable | None" = None
-    for name, body in variants:
+    for index, (name, body) in enumerate(variants):
+        if body in tried or not body.strip():
+            continue
+        tried.add(body)
         try:
-            if body not in tried and body.strip() and instruction.check(body, **clean):
+            if instruction.check(body, **clean):
                 return name
         except Undecidable as exc:
-            undecidable = undecidable or exc
-        tried.add(body)
-    if undecidable is not None and variants and variants[0][0] == "response":
-        raise undecidable  # the response as given cannot be decided and no variant passes
+            if index == 0:
+                undecidable = exc
+    if undecidable is not None:
+        raise undecidable
     return None
 
 
@@ -423,23 +441,20 @@ def _variants(response: str, mode: str) -> "list[tuple[str, str]]":
 def _needs_derived(instruction: Instruction, kwargs: Any) -> bool:
     """Whether ``kwargs`` must be read from the prompt: an IFBench id that takes kwargs and got
     none at all (None, {} or only nulls), as on RewardBench 2's Precise IF rows."""
-    from . import ifbench
-
-    if instruction.id not in ifbench.DERIVE or not set(instruction.params) - {instruction.prompt_param}:
-        return False
-    return kwargs is None or isinstance(kwargs, Mapping) and all(v is None for v in kwargs.values())
+    if kwargs is not None and not (isinstance(kwargs, Mapping) and all(v is None for v in kwargs.values())):
+        return False  # the common case first: kwargs given
+    takes_kwargs = any(name != instruction.prompt_param for name in instruction.params)
+    return takes_kwargs and instruction.id in _ifbench().DERIVE
 
 
 def _derive(instruction: Instruction, prompt: str) -> "tuple[dict, dict] | Verdict":
     """(clean kwargs, kwargs as read) from the instruction's wording in ``prompt``; na saying why
     when the wording is not there or does not give usable kwargs."""
-    from . import ifbench
-
     unreadable = f"{instruction.id}: no kwargs given and none could be read from the prompt"
     if not prompt.strip():
         return Verdict.na(f"{unreadable}: the prompt is empty")
     try:
-        derived = ifbench.DERIVE[instruction.id](prompt)
+        derived = _ifbench().DERIVE[instruction.id](prompt)
     except ValueError as exc:
         return Verdict.na(f"{unreadable}: {exc}")
     clean = instruction.clean(derived, prompt)
@@ -475,8 +490,10 @@ def _call_problem(response: Any, mode: Any) -> "str | None":
 
 def check(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = "",
           mode: Any = "strict") -> Verdict:
-    """Whether ``response`` follows one IFEval instruction (ok bool); na for an instruction id
-    without a checker; an error, with the reason, for anything malformed."""
+    """Whether ``response`` follows one IFEval or IFBench instruction (ok bool); na for an
+    instruction id without a checker, for IFBench kwargs neither given nor readable from the
+    prompt, or when the response itself cannot decide the instruction (:class:`Undecidable`);
+    an error, with the reason, for anything malformed."""
     problem = _call_problem(response, mode)
     if problem:
         return Verdict.error(problem)
@@ -492,19 +509,38 @@ def check(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = 
     return Verdict.ok(passed is not None, variant=passed, **shown)
 
 
+IN_PROCESS_CHARS = 20_000
+"""Responses up to this length are checked in the caller's process; longer ones in a verifier
+worker under its hard timeout: IFBench's sentence splitter spends tens of seconds on a hostile
+megabyte (``"a. " * 333_333`` in loose mode), which in process nothing could stop."""
+
+
+def _short_only(check_call: Callable[..., Verdict]) -> Callable[..., "Verdict | None"]:
+    """The ``fast`` hook of an isolated verifier: ``check_call`` here for a short response, None
+    (run it in a worker) for a long one."""
+    def fast(response: Any, *args: Any, **kwargs: Any) -> "Verdict | None":
+        text = _as_response(response)
+        if text is not None and len(text) > IN_PROCESS_CHARS:
+            return None
+        return check_call(response, *args, **kwargs)
+    return fast
+
+
 @verifier(
     "ifeval.follows",
     version="1",
-    isolate=False,  # pure, fast and total: in-process
+    isolate=True,  # a worker bounds a long response's time; short ones never leave the caller
+    fast=_short_only(check),
     params=("response: text", "instruction_id: text", "kwargs: json = None",
             'prompt: text = ""', 'mode: text = "strict"'),
 )
 def follows(response: Any, instruction_id: Any, kwargs: Any = None, prompt: Any = "",
             mode: Any = "strict") -> Verdict:
-    """Whether the response follows one IFEval instruction (``strict`` or ``loose``).
+    """Whether the response follows one IFEval or IFBench instruction (``strict`` or ``loose``).
 
-    na when the instruction id has no checker (the judge decides); an error when its kwargs are
-    missing, mistyped or unknown (the reason names the argument).
+    na when the instruction id has no checker, when an IFBench id gets no kwargs and its wording
+    in the prompt cannot be read, or when the response cannot decide it (the judge decides); an
+    error when its kwargs are missing, mistyped or unknown (the reason names the argument).
     """
     return check(response, instruction_id, kwargs, prompt, mode)
 
@@ -519,20 +555,8 @@ def _pair_kwargs(ids: Any, kwargs: Any) -> "list[tuple[Any, Any]] | str":
     return list(zip(ids, kwargs))
 
 
-@verifier(
-    "ifeval.all",
-    version="1",
-    isolate=False,  # pure, fast and total: in-process
-    params=("response: text", "instruction_id_list: list", "kwargs: json",
-            'prompt: text = ""', 'mode: text = "strict"'),
-)
-def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: Any = "",
-                mode: Any = "strict") -> Verdict:
-    """Whether the response follows every listed IFEval instruction; detail has each result.
-
-    An error if any instruction's kwargs are malformed (the reason names the first such); else na
-    if any id has no checker.
-    """
+def _follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: Any = "",
+                 mode: Any = "strict") -> Verdict:
     pairs = _pair_kwargs(instruction_id_list, kwargs)
     problem = _call_problem(response, mode) or (pairs if isinstance(pairs, str) else None)
     if problem:
@@ -544,8 +568,38 @@ def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: An
     variants = _variants(_as_response(response), mode)
     derived = {instruction.id: read for instruction, _, read in prepared if read is not None}
     shown = {"kwargs_derived": derived} if derived else {}
+    results = [_follows_or_why(instruction, clean, variants) for instruction, clean, _ in prepared]
+    if False not in results:  # one not followed decides: a response must not buy na with another
+        undecidable = next((r for r in results if isinstance(r, Undecidable)), None)
+        if undecidable is not None:
+            return Verdict.na(str(undecidable), **shown)
+    followed = [r if isinstance(r, bool) else None for r in results]  # None: undecidable
+    return Verdict.ok(False not in results, followed=followed, **shown)
+
+
+@verifier(
+    "ifeval.all",
+    version="1",
+    isolate=True,  # as ifeval.follows: long responses in a worker, under its timeout
+    fast=_short_only(_follows_all),
+    params=("response: text", "instruction_id_list: list", "kwargs: json",
+            'prompt: text = ""', 'mode: text = "strict"'),
+)
+def follows_all(response: Any, instruction_id_list: Any, kwargs: Any, prompt: Any = "",
+                mode: Any = "strict") -> Verdict:
+    """Whether the response follows every listed IFEval or IFBench instruction; detail has each
+    result (None where the response cannot decide it).
+
+    An error if any instruction's kwargs are malformed (the reason names the first such); else na
+    if any id has no checker or unreadable wording, or if the response cannot decide an
+    instruction and follows all the others (one not followed decides: the response chooses
+    what it makes undecidable, never the ids).
+    """
+    return _follows_all(response, instruction_id_list, kwargs, prompt, mode)
+
+
+def _follows_or_why(instruction: Instruction, clean: dict, variants: "list[tuple[str, str]]") -> "bool | Undecidable":
     try:
-        results = [_first_pass(instruction, clean, variants) is not None for instruction, clean, _ in prepared]
+        return _first_pass(instruction, clean, variants) is not None
     except Undecidable as exc:
-        return Verdict.na(str(exc), **shown)
-    return Verdict.ok(all(results), followed=results, **shown)
+        return exc

@@ -388,10 +388,11 @@ def verifier(
     crash costs only that call -- an ``error`` on its row -- and its prints reach stderr. The
     function must then be module-level in an importable module, its arguments and result
     picklable. ``isolate=False`` runs it in the caller's process, much faster: a promise that it
-    is pure, fast and total, as the built-in format, reference and IFEval checks are -- nothing can
+    is pure, fast and total, as the built-in format and reference checks are -- nothing can
     stop an in-process call that never returns (exits, its own KeyboardInterrupt and prints are
     still contained). ``fast``: a cheap in-process first attempt of an isolated verifier, under
-    the same promise (a Verdict, or None to go to the worker). ``concurrent=True``: an in-process
+    the same promise (a Verdict, or None to go to the worker: ``ifeval.follows`` checks short
+    responses there and sends long ones, whose time it cannot promise, to a worker). ``concurrent=True``: an in-process
     call that waits on a subprocess of its own (``code.passes``), run on a thread; it implies
     ``isolate=False`` and must bound its own time. ``warm``: ``"module:function"`` each worker runs
     once before its first call of this verifier, outside any call's timeout (first-use costs).

@@ -77,7 +77,9 @@ def convert_ifeval(path: Path, responses: "Path | str | None" = None):
     rows = read_numbered(inputs)
     # the n-th response pairs with the n-th prompt row, whatever line either is on
     by_line = {number: answer for (number, _), answer in zip(rows, answers)} if len(answers) == len(rows) else None
-    return collect(numbered(inputs, rows), _ifeval_sample(_by_prompt(answers), by_line), key=_sample_id)
+    by_prompt = _by_prompt(answers)
+    sample = _ifeval_sample(lambda prompt, ref: _response(prompt, ref, by_prompt, by_line))
+    return collect(numbered(inputs, rows), sample, key=_sample_id)
 
 
 def _responses_beside(inputs: Path) -> Path:
@@ -93,16 +95,16 @@ def _by_prompt(answers: list) -> dict:
             if isinstance(r, dict) and isinstance(r.get("prompt"), str) and isinstance(r.get("response"), str)}
 
 
-def _ifeval_sample(by_prompt: dict, by_line: "dict | None") -> Callable[[dict, str], dict]:
-    def convert(row: dict, ref: str, response: "str | None" = None) -> dict:
+def _ifeval_sample(response_for: Callable[[str, str], str]) -> Callable[[dict, str], dict]:
+    """IFEval's row layout (IFBench's too); ``response_for(prompt, ref)`` finds the response or
+    raises BadRow."""
+    def convert(row: dict, ref: str) -> dict:
         need(row, "key", "prompt", "instruction_id_list", "kwargs")
         ids, kwargs = text_list(row, "instruction_id_list"), row["kwargs"]
         if not isinstance(kwargs, list) or len(kwargs) != len(ids) or not all(isinstance(k, dict) for k in kwargs):
             raise BadRow(f"field 'kwargs' should be {len(ids)} objects, one per instruction id")
         prompt = text(row, "prompt")
-        if response is None:
-            response = _response(prompt, ref, by_prompt, by_line)
-        return {"id": str(row["key"]), "prompt": prompt, "response": response,
+        return {"id": str(row["key"]), "prompt": prompt, "response": response_for(prompt, ref),
                 "instruction_id_list": ids, "kwargs": kwargs}
     return convert
 
@@ -132,17 +134,9 @@ def convert_ifbench(path: Path, responses: "Path | str | None" = None):
         raise EvalError(f"{answers_path}: no such responses file; name one with --responses FILE")
     answers = _by_prompt(read_rows(answers_path))
     answers.update({prompt.strip(): response for prompt, response in answers.items() if prompt.strip() not in answers})
-    return collect(numbered(inputs, read_numbered(inputs)), _ifbench_sample(answers), key=_sample_id)
-
-
-def _ifbench_sample(by_prompt: dict) -> Callable[[dict, str], dict]:
-    to_sample = _ifeval_sample({}, None)  # IFEval's row layout; only the join differs
-
-    def convert(row: dict, ref: str) -> dict:
-        prompt = row.get("prompt")
-        response = by_prompt.get(prompt, by_prompt.get(prompt.strip())) if isinstance(prompt, str) else None
-        return to_sample(row, ref, response=response)  # None: its BadRow names the missing response
-    return convert
+    sample = _ifeval_sample(lambda prompt, ref: _response(prompt if prompt in answers else prompt.strip(), ref,
+                                                          answers, None))
+    return collect(numbered(inputs, read_numbered(inputs)), sample, key=_sample_id)
 
 
 # -- HumanEval --------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ Semantics follow allenai/IFBench ``instructions.py`` (commit db69a6f05689), meas
 as some IFBench prompts write it); two different values for one id are an error, not a guess.
 ``count:punctuation`` has no kwargs, so its derivation needs no wording.
 
+The other families import what they share from here: the reference's punctuation tables
+(``DELETE_PUNCTUATION``, ``PUNCTUATION_AND_SPACE``), ``as_keyword`` and the wording helpers
+(``NUMBER``, ``ORDINAL``, ``derive_from``, ``no_kwargs``), so every family reads a prompt's wording
+the same way: a prompt that says two different values is an error, never the first one.
+
 Deliberate differences from the reference (it would crash, guess or be gamed):
 - a missing, mistyped or unknown kwarg is an error naming it (the reference draws a random
   value); ``count:words_japanese`` with ``N`` = 0 is an error (the reference divides by zero).
@@ -44,9 +49,15 @@ from typing import Any
 from ..ifeval import Instruction
 from . import text
 
-__all__ = ["DERIVE", "INSTRUCTIONS", "NUMBER", "PERSON_NAMES", "derive_from", "no_kwargs", "number_from_wording"]
+__all__ = ["DELETE_PUNCTUATION", "DERIVE", "INSTRUCTIONS", "NUMBER", "ORDINAL", "PERSON_NAMES",
+           "PUNCTUATION_AND_SPACE", "as_keyword", "derive_from", "no_kwargs", "number_from_wording"]
 
-_PUNCTUATION = string.punctuation + " "  # what the reference strips from each token
+# Shared by the family modules (they import this one): the reference's two ways of dropping
+# ASCII punctuation, and its wording helpers below.
+DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
+"""``str.translate`` table deleting every ASCII punctuation mark (``string.punctuation``)."""
+PUNCTUATION_AND_SPACE = string.punctuation + " "
+"""What the reference strips from a token's or a line's ends (``str.strip`` argument)."""
 _CONJUNCTIONS = frozenset(("and", "but", "for", "nor", "or", "so", "yet"))
 PERSON_NAMES = (
     "Emma", "Liam", "Sophia", "Jackson", "Olivia", "Noah", "Ava", "Lucas", "Isabella", "Mason",
@@ -71,14 +82,14 @@ _KEYWORD_TIMES = (1, 2, 3, 5, 7)  # keyword1 once, keyword2 twice, ... keyword5 
 _INTERROBANGS = ("?!", "!?", "‽")
 _COVERED_MARKS = frozenset(".,!?;:")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _DIGIT_RUN = re.compile(r"\d+")
 
 
 # --- kwargs kinds beyond ifeval's ---
 
 
-def _as_keyword(value: Any) -> str:
+def as_keyword(value: Any) -> str:
+    """A keyword kwarg: non-empty text, stripped (ValueError otherwise)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty keyword, got {value!r}")
     return value.strip()  # the reference strips keywords when it builds the instruction
@@ -94,7 +105,7 @@ def _word_count_range(response: str, min_words: int, max_words: int) -> bool:
 def _stripped_tokens(response: str) -> "list[str]":
     """Whitespace-separated tokens stripped of ASCII punctuation at both ends, as the reference
     reads words for unique words, conjunctions and Japanese words."""
-    return [token.strip(_PUNCTUATION) for token in response.split()]
+    return [token.strip(PUNCTUATION_AND_SPACE) for token in response.split()]
 
 
 def _unique_word_count(response: str, N: int) -> bool:
@@ -114,7 +125,7 @@ def _person_names(response: str, N: int) -> bool:
 
 
 def _numbers(response: str, N: int) -> bool:
-    return len(_DIGIT_RUN.findall(response.translate(_DELETE_PUNCTUATION))) == N
+    return len(_DIGIT_RUN.findall(response.translate(DELETE_PUNCTUATION))) == N
 
 
 def _punctuation(response: str) -> bool:
@@ -151,6 +162,8 @@ def _keywords_multiple(
 
 NUMBER = r"(\d+(?:\.\d+)?)"
 """A number in an instruction's wording, as a regex group."""
+ORDINAL = r"(\d+)(?:-?(?:st|nd|rd|th))?"
+"""An ordinal in an instruction's wording (``3``, ``3rd``, ``3-rd``), its number as a regex group."""
 
 
 def number_from_wording(raw: str) -> "int | float":
@@ -160,20 +173,22 @@ def number_from_wording(raw: str) -> "int | float":
 
 
 def derive_from(pattern: str, *names: str, what: str,
-                convert: "Callable[[str], Any]" = number_from_wording) -> "Callable[[str], dict[str, Any]]":
+                texts: "tuple[str, ...]" = ()) -> "Callable[[str], dict[str, Any]]":
     """A DERIVE function: kwargs ``names`` from the groups of ``pattern`` (case-insensitive)
-    found in the prompt; ValueError when the prompt does not say them or says two different
-    things. ``what`` names the wording in that error."""
+    found in the prompt, numbers except the ``texts`` names (stripped text); ValueError when the
+    prompt does not say them or says two different things. ``what`` names the wording in that
+    error. A name given for two groups takes whichever matched (alternatives: ``"a b"|word``)."""
     regex = re.compile(pattern, re.IGNORECASE)
 
     def derive(prompt: str) -> "dict[str, Any]":
         found = {match.groups() for match in regex.finditer(prompt)}
         if not found:
-            raise ValueError(f"the prompt has no wording {what!r}")
+            raise ValueError(f"the prompt does not say {what!r}: no such wording")
         if len(found) > 1:
-            values = "; ".join(", ".join(groups) for groups in sorted(found))
+            values = "; ".join(", ".join(g for g in groups if g is not None) for groups in sorted(found, key=str))
             raise ValueError(f"the prompt's wording {what!r} gives different values: {values}")
-        return {name: convert(raw) for name, raw in zip(names, found.pop())}
+        return {name: raw.strip() if name in texts else number_from_wording(raw)
+                for name, raw in zip(names, found.pop()) if raw is not None}
 
     return derive
 
@@ -212,11 +227,12 @@ DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {
         rf"include at least {NUMBER} pronouns", "N", what="should include at least N pronouns"),
     "count:keywords_multiple": derive_from(
         _KEYWORDS_WORDING, "keyword1", "keyword2", "keyword3", "keyword4", "keyword5",
-        what="Include keyword A once in your response, keyword B twice ...", convert=str.strip),
+        what="Include keyword A once in your response, keyword B twice ...",
+        texts=("keyword1", "keyword2", "keyword3", "keyword4", "keyword5")),
 }
 """IFBench ``count:*`` id -> its kwargs read from the prompt's wording."""
 
-_KEYWORD_PARAMS = {f"keyword{i}": _as_keyword for i in range(1, 6)}
+_KEYWORD_PARAMS = {f"keyword{i}": as_keyword for i in range(1, 6)}
 
 _TABLE: "tuple[tuple[str, Callable[..., bool], dict[str, Any]], ...]" = (  # id, checker, kwargs
     ("count:word_count_range", _word_count_range, {"min_words": "count", "max_words": "count"}),

@@ -53,6 +53,8 @@ from typing import Any
 
 from ..ifeval import Instruction
 from . import text
+from .count import DELETE_PUNCTUATION, PUNCTUATION_AND_SPACE
+from .words import first_sentences
 
 # --- shared helpers ---
 
@@ -236,11 +238,8 @@ def _multiples(response: str) -> bool:
     return next(expected, None) is None
 
 
-_STRIP_LINE = string.punctuation + " "
-
-
 def _reverse_newline(response: str) -> bool:
-    lines = [line.strip(_STRIP_LINE) for line in response.split("\n")]
+    lines = [line.strip(PUNCTUATION_AND_SPACE) for line in response.split("\n")]
     lines = [line for line in lines if line]
     start = next((i for i, line in enumerate(lines) if "Zimbabwe" in line), None)
     if start is None or len(lines) - start < 52:
@@ -250,7 +249,7 @@ def _reverse_newline(response: str) -> bool:
 
 
 def _sentence_alphabet(response: str) -> bool:
-    found = text.sentences(response)
+    found = first_sentences(response, 27)  # a 27th is enough to fail: split no further
     if len(found) != 26:
         return False
     for letter, sentence in zip(string.ascii_lowercase, found):
@@ -260,11 +259,8 @@ def _sentence_alphabet(response: str) -> bool:
     return True
 
 
-_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
-
-
 def _word_reverse(response: str) -> bool:
-    reversed_words = " ".join(response.lower().strip().translate(_NO_PUNCTUATION).split()[::-1])
+    reversed_words = " ".join(response.lower().strip().translate(DELETE_PUNCTUATION).split()[::-1])
     # without . ! ? Punkt keeps the text whole; asked anyway, as the official does
     return "bald eagle" in reversed_words and reversed_words in text.sentences(reversed_words)
 

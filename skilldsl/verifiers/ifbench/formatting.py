@@ -69,11 +69,11 @@ import emoji
 
 from ..ifeval import Instruction
 from . import text
+from .count import DELETE_PUNCTUATION, PUNCTUATION_AND_SPACE, derive_from, no_kwargs
+from .words import first_sentences
 
 __all__ = ["DERIVE", "INSTRUCTIONS", "OFFICIAL_LENIENCY"]
 
-_DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_PUNCTUATION_AND_SPACE = string.punctuation + " "
 _NOT_QUOTE = re.compile(r"[^\"']+")
 
 
@@ -94,7 +94,7 @@ def _as_options(value: Any) -> Options:
         raise ValueError(f"expected non-empty options text such as 'yes/no/maybe', got {value!r}")
     separator = "/" if "/" in value else "or" if "or" in value else ","
     items = tuple(item.strip() for item in value.split(separator))
-    if any(not item.strip(_PUNCTUATION_AND_SPACE) for item in items):
+    if any(not item.strip(PUNCTUATION_AND_SPACE) for item in items):
         raise ValueError(f"expected options separated by {separator!r} with none empty, got {value!r}")
     exact = re.match(r"\W*[aA]\W*[bB]\W*[cC]\W*", value) is not None
     return Options(value, items, exact)
@@ -158,12 +158,12 @@ def _nested_quotes(response: str) -> bool:
 def _one_option(response: str, options: Options) -> bool:
     if options.exact:
         return response in options.items
-    answer = response.strip(_PUNCTUATION_AND_SPACE).lower()
-    return any(item.strip(_PUNCTUATION_AND_SPACE).lower() == answer for item in options.items)
+    answer = response.strip(PUNCTUATION_AND_SPACE).lower()
+    return any(item.strip(PUNCTUATION_AND_SPACE).lower() == answer for item in options.items)
 
 
 def _word_per_line(response: str) -> bool:
-    body = response.translate(_DROP_PUNCTUATION).strip()
+    body = response.translate(DELETE_PUNCTUATION).strip()
     lines = sum(1 for line in body.split("\n") if line)
     return lines == len(body.split())
 
@@ -176,12 +176,12 @@ def _ends_in_emoji(body: str) -> bool:
 def _emoji_sentences(response: str) -> bool:
     sentences = text.sentences(response)
     for i, sentence in enumerate(sentences):
-        body = sentence.translate(_DROP_PUNCTUATION).strip()
+        body = sentence.translate(DELETE_PUNCTUATION).strip()
         if not body:
             return False
         if _ends_in_emoji(body):
             continue
-        following = sentences[i + 1].translate(_DROP_PUNCTUATION).strip() if i + 1 < len(sentences) else ""
+        following = sentences[i + 1].translate(DELETE_PUNCTUATION).strip() if i + 1 < len(sentences) else ""
         if not following or not emoji.is_emoji(following[0]):
             return False
     return True
@@ -263,8 +263,8 @@ def _prose_then_bullets(response: str) -> bool:
         elif not prose_open:
             return False
         elif body:
-            # a non-blank line holds at least one sentence: tokenise only while the count is short
-            sentences += len(text.sentences(body)) if sentences < 2 else 1
+            # only "at least two" matters: split a line only as far as two sentences need
+            sentences += len(first_sentences(body, 2)) if sentences < 2 else 1
         else:
             prose_open = False  # the official keeps this line's empty sentence list as its flag
     return bullets >= 2
@@ -342,28 +342,15 @@ this holds for the response (strict) or for a loose variant the official passed.
 # --- kwargs from the instruction's wording (RewardBench 2 rows carry none) ---
 
 
-def _wording_value(prompt: str, lead: str, name: str) -> str:
-    """The text after ``lead`` up to the sentence's closing period (or the line's end)."""
-    pattern = r"\s+".join(map(re.escape, lead.split())) + r"\s*([^\n]+?)(?:\.(?=\s|$)|$)"
-    found = re.search(pattern, prompt, re.IGNORECASE | re.MULTILINE)
-    if found is None:
-        raise ValueError(f"the prompt does not say {name!r}: no {lead!r} in it")
-    return found.group(1).strip()
+def _value_after(lead: str, name: str) -> "Callable[[str], dict[str, Any]]":
+    """Kwarg ``name``: the text after ``lead`` up to the sentence's closing period (or the line's end)."""
+    pattern = r"(?m)" + r"\s+".join(map(re.escape, lead.split())) + r"\s*([^\n]+?)(?:\.(?=\s|$)|$)"
+    return derive_from(pattern, name, what=f"{lead} ...", texts=(name,))
 
 
-def _derive_options(prompt: str) -> "dict[str, Any]":
-    return {"options": _wording_value(prompt, "Answer with one of the following options:", "options")}
-
-
-def _derive_sep(prompt: str) -> "dict[str, Any]":
-    return {"sep": _wording_value(prompt, "Answer with a list of items, instead of bullet points use", "sep")}
-
-
-def _no_kwargs(prompt: str) -> "dict[str, Any]":
-    return {}  # the wording carries no parameter: nothing to read
-
-
-DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {
-    iid: {"format:options": _derive_options, "format:list": _derive_sep}.get(iid, _no_kwargs)
-    for iid, _, _ in _TABLE
+_DERIVERS = {
+    "format:options": _value_after("Answer with one of the following options:", "options"),
+    "format:list": _value_after("Answer with a list of items, instead of bullet points use", "sep"),
 }
+
+DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {iid: _DERIVERS.get(iid, no_kwargs) for iid, _, _ in _TABLE}

@@ -37,6 +37,7 @@ from typing import Any
 from ..ifeval import Instruction
 from . import text
 from .count import NUMBER, no_kwargs, derive_from, number_from_wording
+from .words import first_sentences
 
 __all__ = ["DERIVE", "INSTRUCTIONS"]
 
@@ -106,7 +107,7 @@ def _sentence_balance(response: str) -> bool:
 
 
 def _sentence_words(response: str) -> bool:
-    sentences = text.sentences(response)
+    sentences = first_sentences(response, 4)  # a 4th is enough to fail: split no further
     if len(sentences) != 3 or len({len(s.strip()) for s in sentences}) != 1:
         return False
     words = [word.casefold() for word in text.words(response)]

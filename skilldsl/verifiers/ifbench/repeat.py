@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ifeval import Instruction
+from .count import no_kwargs
 
 __all__ = ["DERIVE", "INSTRUCTIONS", "OFFICIAL_LENIENCY"]
 
@@ -137,6 +138,6 @@ def _derive_span(prompt: str) -> "dict[str, Any]":
 
 DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {
     "repeat:repeat_change": _derive_change,
-    "repeat:repeat_simple": lambda prompt: {},  # the wording carries no parameter
+    "repeat:repeat_simple": no_kwargs,
     "repeat:repeat_span": _derive_span,
 }

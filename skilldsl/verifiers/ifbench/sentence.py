@@ -25,28 +25,26 @@ Deliberate differences from the official checker:
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from typing import Any
 
 from ..ifeval import Instruction
 from . import text
+from .count import DELETE_PUNCTUATION, ORDINAL, PUNCTUATION_AND_SPACE, derive_from
+from .words import first_sentences
 
 # --- the checkers ---
 
 
 def _keyword(response: str, word: str, N: int) -> bool:  # noqa: N803  (the official's kwarg name)
-    found = text.sentences(response)
+    found = first_sentences(response, N)
     if len(found) < N:
         return False
     return re.search(r"\b" + re.escape(word) + r"\b", found[N - 1], re.IGNORECASE) is not None
 
 
-_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
-
-
 def _word_count(sentence: str) -> int:
-    return len(sentence.translate(_NO_PUNCTUATION).split())
+    return len(sentence.translate(DELETE_PUNCTUATION).split())
 
 
 def _increment(response: str, small_n: int) -> bool:
@@ -54,12 +52,9 @@ def _increment(response: str, small_n: int) -> bool:
     return bool(counts) and all(b == a + small_n for a, b in zip(counts, counts[1:]))
 
 
-_LEADING = string.punctuation + " "
-
-
 def _alliteration_score(sentence: str) -> int:
     """Sum of the lengths of the runs (two or more) of consecutive words sharing a first character."""
-    initials = [word[0] for word in (w.lstrip(_LEADING) for w in sentence.lower().split()) if word]
+    initials = [word[0] for word in (w.lstrip(PUNCTUATION_AND_SPACE) for w in sentence.lower().split()) if word]
     score = 0
     for previous, current, before in zip(initials, initials[1:], [None, *initials]):
         if previous == current:
@@ -83,37 +78,11 @@ INSTRUCTIONS: "dict[str, Instruction]" = {iid: Instruction(iid, check, params) f
 
 # --- kwargs from the wording ---
 
-_ORDINAL = r"(\d+)(?:-?(?:st|nd|rd|th))?"
-_KEYWORD_WORDING = re.compile(
-    r'must include (?:the )?keyword (?:"([^"\n]+)"|(\S+)) in the ' + _ORDINAL + r" sentence", re.IGNORECASE
-)
-_INCREMENT_WORDING = re.compile(
-    r"must contain exactly (\d+) more words? than the previous (?:one|sentence)", re.IGNORECASE
-)
-
-
-def _one(pattern: "re.Pattern[str]", prompt: str, what: str) -> "re.Match[str]":
-    """The prompt's only wording of ``pattern`` (repeats that agree count once)."""
-    found = {match.groups(): match for match in pattern.finditer(prompt)}
-    if not found:
-        raise ValueError(f"the prompt does not state {what}")
-    if len(found) > 1:
-        raise ValueError(f"the prompt states {what} more than once, differently")
-    return next(iter(found.values()))
-
-
-def _derive_keyword(prompt: str) -> "dict[str, Any]":
-    match = _one(_KEYWORD_WORDING, prompt, 'the keyword and its sentence ("must include keyword ... in the N-th sentence")')
-    quoted, bare, position = match.groups()
-    return {"word": quoted if quoted is not None else bare, "N": int(position)}
-
-
-def _derive_increment(prompt: str) -> "dict[str, Any]":
-    match = _one(_INCREMENT_WORDING, prompt, 'the increment ("must contain exactly N more words than the previous one")')
-    return {"small_n": int(match.group(1))}
-
-
 DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {
-    "sentence:keyword": _derive_keyword,
-    "sentence:increment": _derive_increment,
+    "sentence:keyword": derive_from(
+        rf'must include (?:the )?keyword (?:"([^"\n]+)"|(\S+)) in the {ORDINAL} sentence', "word", "word", "N",
+        what="must include keyword ... in the N-th sentence", texts=("word",)),
+    "sentence:increment": derive_from(
+        r"must contain exactly (\d+) more words? than the previous (?:one|sentence)", "small_n",
+        what="must contain exactly N more words than the previous one"),
 }

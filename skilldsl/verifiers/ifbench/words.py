@@ -38,6 +38,8 @@ Otherwise the checkers agree with the official on every generated case (benchmar
 words.py). For speed, ``start_verb``, ``words_position`` and ``keywords_specific_position`` tokenise
 only the response's first / last thousand characters (or first ``n`` sentences): the same tokens as
 the whole text gives, since Punkt and the Treebank rules decide each boundary from nearby text.
+:func:`first_sentences` is that for the other families too (``custom:sentence_alphabet``,
+``ratio:sentence_words``, ``sentence:keyword``, ``format:no_bullets_bullets`` need a few sentences).
 
 ``DERIVE`` reads ``small_n`` (``repeats``), ``keyword``/``n``/``m``
 (``keywords_specific_position``, ordinals written ``22-nd``, ``22nd`` or ``22``) and ``keyword``
@@ -55,13 +57,12 @@ from typing import Any
 
 import syllapy
 
-from ..ifeval import Instruction, _as_text
+from ..ifeval import Instruction
 from . import text
+from .count import DELETE_PUNCTUATION, ORDINAL, PUNCTUATION_AND_SPACE, as_keyword, derive_from, no_kwargs
 
-__all__ = ["DERIVE", "INSTRUCTIONS"]
+__all__ = ["DERIVE", "INSTRUCTIONS", "first_sentences"]
 
-_DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_PUNCTUATION_OR_SPACE = string.punctuation + " "
 _CONSONANT_PAIR = re.compile(r"[bcdfghj-np-tv-z]{2}")  # ASCII consonants, y included
 _PRIMES_BELOW_100 = frozenset((2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
                                73, 79, 83, 89, 97))
@@ -79,7 +80,7 @@ _VERBS = _load_verbs()
 
 def _bare_words(response: str) -> "list[str]":
     """Whitespace-separated words after deleting every ASCII punctuation mark."""
-    return response.translate(_DROP_PUNCTUATION).split()
+    return response.translate(DELETE_PUNCTUATION).split()
 
 
 # --- the checkers: (response, **clean kwargs) -> bool ---
@@ -145,8 +146,10 @@ def _first_token(response: str) -> "str | None":
     return tokens[0] if tokens else None
 
 
-def _first_sentences(response: str, count: int) -> "list[str]":
-    """The response's first ``count`` sentences (fewer when it has fewer)."""
+def first_sentences(response: str, count: int) -> "list[str]":
+    """The response's first ``count`` sentences (fewer when it has fewer), as
+    ``text.sentences(response)[:count]`` gives them but splitting only as much of the response
+    as they need: a check that needs a few sentences stays fast on a megabyte."""
     size = _EDGE_CHARS
     while True:
         head = _head(response, size)
@@ -182,8 +185,8 @@ def _odd_even_syllables(response: str) -> bool:
 def _last_first(response: str) -> bool:
     sentences = text.sentences(response)
     for before, after in zip(sentences, sentences[1:]):
-        last = before.rstrip(_PUNCTUATION_OR_SPACE).split()
-        first = after.lstrip(_PUNCTUATION_OR_SPACE).split()
+        last = before.rstrip(PUNCTUATION_AND_SPACE).split()
+        first = after.lstrip(PUNCTUATION_AND_SPACE).split()
         if not last or not first or last[-1].lower() != first[0].lower():
             return False
     return True
@@ -191,7 +194,7 @@ def _last_first(response: str) -> bool:
 
 def _paragraph_last_first(response: str) -> bool:
     for line in response.split("\n"):
-        words = line.strip().lower().strip(_PUNCTUATION_OR_SPACE).split()
+        words = line.strip().lower().strip(PUNCTUATION_AND_SPACE).split()
         if words and words[0] != words[-1]:  # blank and punctuation-only lines are skipped
             return False
     return True
@@ -203,7 +206,7 @@ def _no_consecutive(response: str) -> bool:
 
 
 def _keywords_specific_position(response: str, keyword: str, n: int, m: int) -> bool:
-    sentences = _first_sentences(response, n)
+    sentences = first_sentences(response, n)
     if len(sentences) < n:
         return False
     tokens = [t for t in text.word_tokens(sentences[n - 1]) if any(c.isalnum() for c in t)]
@@ -228,7 +231,7 @@ def _words_position(response: str, keyword: str) -> bool:
 
 
 def _as_keyword(value: Any) -> str:
-    keyword = _as_text(value).strip()
+    keyword = as_keyword(value)
     if any(c.isspace() for c in keyword):
         raise ValueError(f"expected one word (no spaces: it must equal a single token), got {value!r}")
     return keyword
@@ -256,46 +259,17 @@ INSTRUCTIONS: "dict[str, Instruction]" = {iid: Instruction(iid, check, params) f
 
 # --- DERIVE: kwargs from the instruction's wording ---
 
-_ORDINAL = r"(\d+)(?:-?(?:st|nd|rd|th))?"
-_REPEATS = re.compile(r"not repeat any word more than (\d+) times?", re.IGNORECASE)
-_SPECIFIC_POSITION = re.compile(
-    rf"Include keyword [\"'“‘*]*([^\s\"'“”‘’*]+)[\"'”’*]* in the {_ORDINAL} sentence, "
-    rf"as the {_ORDINAL} word of that sentence", re.IGNORECASE)
-_WORDS_POSITION = re.compile(
-    r"second to last word in your response should be the word [\"'“‘*]*([^\s.,;:!?\"'“”‘’*]+)", re.IGNORECASE)
-
-
-def _search(pattern: "re.Pattern[str]", prompt: str, what: str) -> "re.Match[str]":
-    found = pattern.search(prompt) if isinstance(prompt, str) else None
-    if found is None:
-        raise ValueError(f"the prompt does not say {what}")
-    return found
-
-
-def _derive_repeats(prompt: str) -> "dict[str, Any]":
-    found = _search(_REPEATS, prompt, "'should not repeat any word more than N times'")
-    return {"small_n": int(found.group(1))}
-
-
-def _derive_specific_position(prompt: str) -> "dict[str, Any]":
-    found = _search(_SPECIFIC_POSITION, prompt,
-                    "'Include keyword K in the N-th sentence, as the M-th word of that sentence'")
-    return {"keyword": found.group(1), "n": int(found.group(2)), "m": int(found.group(3))}
-
-
-def _derive_words_position(prompt: str) -> "dict[str, Any]":
-    found = _search(_WORDS_POSITION, prompt, "'... second to last word in your response should be the word K'")
-    return {"keyword": found.group(1)}
-
-
-def _no_kwargs(prompt: str) -> "dict[str, Any]":
-    return {}
-
-
 _DERIVERS = {
-    "words:repeats": _derive_repeats,
-    "words:keywords_specific_position": _derive_specific_position,
-    "words:words_position": _derive_words_position,
+    "words:repeats": derive_from(
+        r"not repeat any word more than (\d+) times?", "small_n",
+        what="should not repeat any word more than N times"),
+    "words:keywords_specific_position": derive_from(
+        rf"Include keyword [\"'“‘*]*([^\s\"'“”‘’*]+)[\"'”’*]* in the {ORDINAL} sentence, "
+        rf"as the {ORDINAL} word of that sentence", "keyword", "n", "m",
+        what="Include keyword K in the N-th sentence, as the M-th word of that sentence", texts=("keyword",)),
+    "words:words_position": derive_from(
+        r"second to last word in your response should be the word [\"'“‘*]*([^\s.,;:!?\"'“”‘’*]+)", "keyword",
+        what="... second to last word in your response should be the word K", texts=("keyword",)),
 }
 
-DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {iid: _DERIVERS.get(iid, _no_kwargs) for iid, _, _ in _TABLE}
+DERIVE: "dict[str, Callable[[str], dict[str, Any]]]" = {iid: _DERIVERS.get(iid, no_kwargs) for iid, _, _ in _TABLE}
