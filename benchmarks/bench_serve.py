@@ -13,11 +13,12 @@ responses ending in ``<|im_end|>``, stripped by ``--strip-suffix``). Two server 
 ``batched`` (rows of concurrent requests share batches of up to 64) and ``per_request``
 (``--max-batch-rows 8 --max-wait-ms 0``: each batch is one request's 8 rows). Both servers stay up
 while direct in-process ``Skill.score`` runs of the same rows and server runs alternate for
-``--rounds`` rounds (A B A B: the load of a shared machine drifts, so each round's ratio compares
-runs seconds apart). Every request's rewards are checked against the direct run (lost, mismatched,
-duplicated rows; duplicates from the server's own row counter). Reported: rows/s of the median
-round, requests/s, p50/p95/p99 latency over all rounds, and the median round's ratio of server
-rows/s to direct rows/s.
+``--rounds`` rounds (direct, batched, per_request, then again: the load of a shared machine
+drifts, so each round's ratio compares runs one or two runs apart, not a whole benchmark apart).
+Every request's rewards are checked against the first direct run (lost, mismatched, duplicated
+rows; duplicates from the server's own row counter). Reported per setting: the median over rounds
+of rows/s (requests/s is that over 8) and of each round's ratio of server rows/s to direct rows/s
+(with two rounds, medians are means), p50/p95/p99 latency pooled over all rounds.
 
     python benchmarks/bench_serve.py [--data ../shared/bench] [--clients 32] [--verifier-requests 256]
         [--judge-requests 64] [--judge-clients 32] [--judge-rows gsm8k|short] [--dtype float32]
@@ -223,9 +224,9 @@ def summarize(rounds: list[dict], n_requests: int) -> dict:
 
 def bench_skill(skill: str, rows: list[tuple], n_requests: int, clients: int, extra: list, response_input: str,
                 label_input: str, model: dict, tolerance: float, logdir: Path, rounds: int) -> dict:
-    """Direct and server runs alternated A B A B for ``rounds`` rounds, both servers up throughout:
-    on a shared machine the load drifts, so each round's ratio compares runs seconds apart, and the
-    reported ratio is the median round's."""
+    """Direct and server runs alternated for ``rounds`` rounds, both servers up throughout: on a
+    shared machine the load drifts, so each round's ratio compares neighbouring runs, and the
+    reported ratio is the median of the rounds' ratios."""
     rows = rows[:n_requests * ROWS]
     requests = [rows[i:i + ROWS] for i in range(0, len(rows), ROWS)]
     samples = [as_sample(r, response_input, label_input) for r in rows]

@@ -9,31 +9,14 @@ worth — a broken reward silently scored as 0 would train the policy on noise.
 Run from the repository root: ``python examples/rl_reward.py`` (no model is loaded: the
 references decide).
 """
-import skilldsl
+from skilldsl.integrations.trl import SkillReward
 
 
 def make_reward_fn(skill_path: str, on_na: float = 0.0, on_error: "float | None" = None):
-    """A trainer-shaped reward function backed by a skill."""
-    skill = skilldsl.load(skill_path)
-
-    def number(r) -> float:
-        if r.status == "ok":
-            return r.reward
-        if r.status == "na":
-            return on_na
-        if on_error is None:
-            raise RuntimeError(f"the reward erred: {r.reason} (pass on_error= to score errors instead)")
-        print(f"  reward error, scored {on_error}: {r.reason}")
-        return on_error
-
-    def reward_fn(prompts, completions, **columns):
-        samples = [
-            {"prompt": p, "response": c, **{k: v[i] for k, v in columns.items()}}
-            for i, (p, c) in enumerate(zip(prompts, completions))
-        ]
-        return [number(r) for r in skill.score(samples)]
-
-    return reward_fn
+    """A trainer-shaped reward function backed by a skill: ``SkillReward`` (TRL's calling
+    convention, which imports no TRL) with this example's policy: ``na`` scores ``on_na``; an
+    error raises unless ``on_error`` names its reward."""
+    return SkillReward(skill_path, on_na=on_na, on_error="raise" if on_error is None else on_error)
 
 
 if __name__ == "__main__":

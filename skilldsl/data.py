@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["json_text", "MAX_DEPTH", "deeper_than", "type_name", "AnyOf", "answer_texts", "takes_alternatives",
-           "ALTERNATIVE_READERS", "list_reference_refused"]
+__all__ = ["json_text", "strict_json", "MAX_DEPTH", "deeper_than", "type_name", "AnyOf", "answer_texts",
+           "takes_alternatives", "ALTERNATIVE_READERS", "list_reference_refused"]
 
 MAX_DEPTH = 100  # nested lists/objects in one sample: far above real data, far below the recursion limit
 
@@ -29,6 +29,20 @@ def json_text(value: Any, **options: Any) -> str:
     except UnicodeEncodeError:
         return json.dumps(value, **options)
     return text
+
+
+def strict_json(text: "str | bytes") -> Any:
+    """``json.loads(text)`` of JSON as its standard writes it: ``NaN`` and ``Infinity`` (which
+    Python's reader takes as floats) and nesting past the recursion limit raise ValueError."""
+    import json
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not a JSON value")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:

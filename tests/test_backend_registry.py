@@ -188,6 +188,16 @@ def test_backend_option_values_are_json_when_they_parse():
     assert backend_option("empty=") == ("empty", "")
 
 
+def test_a_backend_option_that_is_not_json_is_text_never_a_traceback_or_a_nan():
+    from skilldsl.cli._common import backend_option
+
+    deep = "[" * 100_000  # past json's recursion limit: a RecursionError, not a ValueError
+    assert backend_option(f"x={deep}") == ("x", deep)
+    # NaN and Infinity are not JSON: read as numbers, a NaN would reach the engine as a setting
+    assert backend_option("confidence=NaN") == ("confidence", "NaN")
+    assert backend_option("limit=-Infinity") == ("limit", "-Infinity")
+
+
 def test_a_plugin_module_registers_a_backend_for_the_command_line(tmp_path, capsys):
     (tmp_path / "plug_backend.py").write_text(textwrap.dedent("""
         from skilldsl.runtime.backends import registry
@@ -204,3 +214,42 @@ def test_a_plugin_module_registers_a_backend_for_the_command_line(tmp_path, caps
     finally:
         registry.unregister("test-plug")
     assert json.loads(capsys.readouterr().out)["reward"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("script, says", [
+    (None, "fake backend script {path}: "),  # no such file
+    ("{\"choices\": 5}", "fake backend script {path}: choices must be a JSON object of text -> answer, not number"),
+    ("{\"texts\": [\"yes\"]}", "fake backend script {path}: texts must be a JSON object of text -> answer, not list"),
+    ("{\"confidence\": \"high\"}", "fake backend script {path}: confidence must be a number from 0 to 1, not 'high'"),
+    ("{\"confidence\": 7}", "fake backend script {path}: confidence must be a number from 0 to 1, not 7"),
+    ("[1]", "fake backend script {path}: must be a JSON object of choices, texts, default_choice, confidence"),
+])
+def test_a_missing_or_malformed_fake_script_errs_the_rows_that_ask_it_with_one_reason(tmp_path, script, says):
+    """As a model that cannot load: each row that asks it errs, naming the script and what is wrong
+    (never an AttributeError after retries, never a probability over 1); rows decided without it stand."""
+    path = tmp_path / "script.json"
+    if script is not None:
+        path.write_text(script)
+    skill = Skill(JUDGED, backend="fake", backend_options={"script": str(path)})
+    first, second = skill.score([{"r": "x"}, {"r": "y"}])
+    assert first.status == second.status == "error"
+    assert first.reason == second.reason and says.format(path=path) in first.reason, first.reason
+    assert "attempt" not in first.reason  # refused when the backend is made, not retried per call
+
+
+def test_a_fake_confidence_option_outside_0_to_1_is_refused_not_a_probability_over_1():
+    for confidence in (7, -0.5):
+        result, = Skill(JUDGED, backend="fake", backend_options={"confidence": confidence}).score([{"r": "x"}])
+        assert result.status == "error" and "confidence must be a number from 0 to 1" in result.reason
+
+
+def test_a_skill_that_names_no_backend_compiles_without_scanning_installed_packages(tmp_path, monkeypatch):
+    import skilldsl
+
+    def scan():
+        raise AssertionError("the installed packages' entry points were scanned")
+
+    monkeypatch.setattr(registry, "_entry_points", scan)
+    path = tmp_path / "plain.skill"
+    path.write_text(SKILL.format(backend="transformers").replace(", backend: transformers", ""))
+    assert "backend" not in skilldsl.compile(path).doc["models"]["big"]

@@ -487,3 +487,71 @@ def test_end_of_turn_suffixes_are_stripped_however_they_repeat():
     assert _strip("42 <|im_end|>\n</s><|im_end|>  ", suffixes) == "42"
     assert _strip("42" + "<|im_end|>" * 50_000, suffixes) == "42"  # was one copy per suffix removed
     assert _strip("a <|im_end|> b ", suffixes) == "a <|im_end|> b" and _strip("x ", ()) == "x "
+
+
+def _raw_post(messages: list) -> tuple:
+    """An ASGI call of POST /v1/score fed ``messages`` (then silence), its send() messages
+    collected; the server is started around it."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/score", "raw_path": b"/v1/score", "query_string": b"",
+             "root_path": "", "headers": [(b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("test", 80)}
+    app = create_app({"math_answer": judged_math()}, ServeConfig())
+    server, sent = app.state.server, []
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(30)  # a client that neither sends nor leaves
+
+    async def send(message):
+        sent.append(message)
+
+    return app, server, receive, send, sent, scope
+
+
+def test_a_client_that_leaves_mid_body_frees_its_buffered_bytes_and_is_no_internal_error():
+    async def go():
+        app, server, receive, send, sent, scope = _raw_post([
+            {"type": "http.request", "body": b" " * 1000, "more_body": True}, {"type": "http.disconnect"}])
+        await server.start()
+        await app(scope, receive, send)
+        await server.aclose()
+        return server, sent
+
+    server, sent = run(go())
+    assert server.buffered_bytes == 0
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    assert status == 400, status  # the client's doing, not a bug of ours: no 500 in the log or metrics
+
+
+def test_a_request_cancelled_mid_body_frees_its_buffered_bytes():
+    async def go():
+        app, server, receive, send, _, scope = _raw_post([
+            {"type": "http.request", "body": b" " * 1000, "more_body": True}])
+        await server.start()
+        task = asyncio.ensure_future(app(scope, receive, send))
+        await _until(lambda: server.buffered_bytes == 1000)
+        task.cancel()  # what a server does to a handler on shutdown or a lost connection
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await server.aclose()
+        return server.buffered_bytes
+
+    assert run(go()) == 0
+
+
+def test_a_body_larger_than_the_whole_buffer_budget_is_413_not_a_503_to_retry_forever():
+    async def go():
+        async with served({"math_answer": judged_math()}, max_body_bytes=4000, max_buffered_bytes=1500) as (http, server):
+            async def chunks():  # no Content-Length: counted while streaming
+                for _ in range(4):
+                    yield b" " * 500
+            declared = await http.post("/v1/score", content=b" " * 2000)
+            streamed = await http.post("/v1/score", content=chunks())
+            return declared, streamed, server.buffered_bytes
+
+    declared, streamed, buffered = run(go())
+    for answer in (declared, streamed):  # alone on an idle server: retrying could never help
+        assert answer.status_code == 413 and "retry-after" not in answer.headers, answer.text
+    assert buffered == 0

@@ -47,14 +47,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 def backend_option(text: str) -> "tuple[str, Any]":
     """An argparse ``type`` for ``--backend-option KEY=VALUE``: ``0.15`` is a number, ``true`` a
     boolean, ``{"a": 1}`` an object, anything that is not JSON (``http://host:8000``) text."""
-    import json
+    from ..data import strict_json
 
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
     try:
-        return key.strip(), json.loads(value)
-    except ValueError:
+        return key.strip(), strict_json(value)
+    except ValueError:  # NaN, Infinity and nesting past any setting are not JSON either
         return key.strip(), value
 
 

@@ -279,9 +279,10 @@ class _Checker:
         ``--plugin`` module's ``register()`` or an installed entry point), as a verifier must."""
         from ..runtime.backends import registry  # names only: no engine is imported
 
-        known = registry.names()
-        for model in self.skill.models.values():
-            if model.backend is not None and model.backend not in known:
+        named = [model for model in self.skill.models.values() if model.backend is not None]
+        known = registry.names() if named else ()  # no scan of installed packages when no model names one
+        for model in named:
+            if model.backend not in known:
                 self.out.error(model.backend_span, registry.unknown(model.backend))
 
     def check_model_alias(self, ev: Evidence) -> None:

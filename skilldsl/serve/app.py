@@ -13,8 +13,9 @@ Rows of concurrent requests for one skill go to that skill's
 :class:`~skilldsl.runtime.batching.ScoreBatcher`, which scores them together in a worker
 thread: the event loop only parses, admits and answers. Admission is bounded: rows admitted
 and not yet answered over ``max_pending_rows`` -> 429, draining -> 503 (both with
-``Retry-After``); bodies over ``max_body_bytes`` -> 413, a body not received within
-``read_timeout`` -> 408, bodies being received at once over ``max_buffered_bytes`` -> 503; a
+``Retry-After``); bodies over ``max_body_bytes`` (or the whole ``max_buffered_bytes``) -> 413, a
+body not received within ``read_timeout`` -> 408, bodies being received at once over
+``max_buffered_bytes`` -> 503, a client gone before its body is whole -> 400 (not a 500); a
 request not answered within ``timeout`` -> 504 (its rows still finish in their batch, so no other
 request loses a row). A 500 (a bug of ours) names the exception's kind; its message goes to the log.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -31,10 +31,11 @@ from typing import Any, Awaitable, Callable
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..data import strict_json
 from . import openrlhf
 from .metrics import CONTENT_TYPE, Metrics
 from .openrlhf import BadRequest, OpenRLHFMapping
@@ -57,6 +58,12 @@ class ServeConfig:
     max_buffered_bytes: int = 128 << 20  # request bodies held in memory at once, over all requests
     token: "str | None" = None    # bearer token; None: no auth
     retry_after: int = 1          # seconds, in 429/503 answers
+
+    @property
+    def body_limit(self) -> int:
+        """The largest body taken: ``max_body_bytes``, and never more than the whole buffer budget
+        (such a body could never be received; a 503 would have its client retry forever)."""
+        return min(self.max_body_bytes, self.max_buffered_bytes)
 
 
 class RewardServer:
@@ -209,26 +216,27 @@ def _check_token(request: Request, token: "str | None") -> None:
 
 
 async def read_json(request: Request, server: RewardServer) -> Any:
-    """The request's JSON body: 413 over ``max_body_bytes``, 503 while the bodies being received
+    """The request's JSON body: 413 over ``config.body_limit``, 503 while the bodies being received
     would pass ``max_buffered_bytes``, 408 if it takes over ``read_timeout``, 400 if not JSON
-    (NaN and Infinity included: they are not JSON and would reach a skill as text)."""
+    (NaN and Infinity included: not JSON, Python's reader would hand a skill a float NaN) or if
+    the client leaves before it is whole."""
     config = server.config
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > config.max_body_bytes:
-        raise BadRequest(f"body of {declared} bytes is over the limit of {config.max_body_bytes} (--max-body-mb)", 413)
+    if declared.isascii() and declared.isdigit() and int(declared) > config.body_limit:
+        raise BadRequest(f"body of {declared} bytes is over the limit of {config.body_limit} (--max-body-mb)", 413)
     try:
         body = await asyncio.wait_for(_receive(request, server), config.read_timeout)
     except asyncio.TimeoutError:
         raise BadRequest(f"body not received within {config.read_timeout:g}s", 408) from None
     try:
-        return json.loads(body, parse_constant=_not_json)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return strict_json(body)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"body is not valid JSON: {str(exc).splitlines()[0][:200]}") from None
 
 
 async def _receive(request: Request, server: RewardServer) -> bytes:
     """The body's bytes, counted against the server's buffer budget while they arrive."""
-    limit, budget = server.config.max_body_bytes, server.config.max_buffered_bytes
+    limit, budget = server.config.body_limit, server.config.max_buffered_bytes
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
@@ -239,13 +247,11 @@ async def _receive(request: Request, server: RewardServer) -> bytes:
             if server.buffered_bytes > budget:
                 raise Refused(503, "server is receiving too many bodies at once", server.config.retry_after)
             chunks.append(chunk)
+    except ClientDisconnect:  # the client's doing, not a bug of ours: no 500 in the log
+        raise BadRequest("the client left before its body was received") from None
     finally:
         server.buffered_bytes -= size
     return b"".join(chunks)
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not a JSON value")
 
 
 async def _native_score(server: RewardServer, request: Request) -> Response:

@@ -122,6 +122,8 @@ def _row(query: str, prompt: str, label: Any, mapping: OpenRLHFMapping) -> "dict
 def _strip(response: str, suffixes: tuple) -> str:
     """``response`` without trailing white space and ``suffixes``, however they repeat: one end
     index walks back, and the text is cut once (a body of repeated suffixes costs one pass)."""
+    if not suffixes:
+        return response
     end = len(response)
     while end:
         if response[end - 1].isspace():
@@ -131,7 +133,7 @@ def _strip(response: str, suffixes: tuple) -> str:
         if suffix is None:
             break
         end -= len(suffix)
-    return response[:end] if suffixes else response
+    return response[:end]
 
 
 def response_body(results: list, mapping: OpenRLHFMapping) -> dict:

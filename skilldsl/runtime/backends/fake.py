@@ -40,8 +40,11 @@ spellings (``<|im_end|>``...) broken by ``base.neutralise``, so no script can se
 It is the registered backend ``fake`` (:func:`from_spec`): ``skilldsl score SKILL DATA --backend
 fake --backend-option script=fake.json`` scores with the script in ``fake.json`` (``{"choices":
 {substring: answer}, "texts": {substring: text}, "default_choice": ..., "confidence": ...}``),
-with no model. Its results are never written to the LLM cache (``cacheable = False``): the cache
-keys on the backend's name, and two scripts share one.
+with no model. A script file that is missing or malformed (not a JSON object of those keys,
+``choices``/``texts`` not objects, ``confidence`` outside 0..1) is the model failing to load: each
+row that asks it errs with that one reason, as with any backend made on first need; rows decided
+without it are unaffected. Its results are never written to the LLM cache (``cacheable = False``):
+the cache keys on the backend's name, and two scripts share one.
 """
 from __future__ import annotations
 
@@ -49,8 +52,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
+from ...data import strict_json, type_name
+from ...values import is_finite_number
 from .base import (
     BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
     cut_off, neutralise,
@@ -198,24 +203,44 @@ def from_spec(spec, *, script: "str | None" = None, choices: ChoiceScript = None
     given = {"choices": choices, "texts": texts, "default_choice": default_choice, "confidence": confidence}
     loaded = _read_script(script) if script is not None else {}
     merged = {**loaded, **{k: v for k, v in given.items() if v is not None}}
+    if confidence is not None and _confidence_problem(confidence):
+        raise BackendError(f"fake backend: {_confidence_problem(confidence)}")
     return FakeBackend(merged.get("choices"), merged.get("texts"), default_choice=merged.get("default_choice"),
                        confidence=float(merged.get("confidence", 0.9)), truncate_over=truncate_over)
 
 
 def _read_script(path) -> dict:
-    """The script file of :func:`from_spec`: a JSON object of the keys in ``_SCRIPT_KEYS``."""
+    """The script file of :func:`from_spec`: a JSON object of the keys in ``_SCRIPT_KEYS``, each of
+    the shape :class:`FakeBackend` reads (else one :class:`BackendError` naming the file)."""
     try:
         with open(path, encoding="utf-8") as f:
-            script = json.load(f)
+            script = strict_json(f.read())
     except OSError as exc:
         raise BackendError(f"fake backend script {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise BackendError(f"fake backend script {path}: not JSON: {exc}") from None
+    problem = _script_problem(script)
+    if problem:
+        raise BackendError(f"fake backend script {path}: {problem}")
+    return script
+
+
+def _script_problem(script: Any) -> "str | None":
+    """Why ``script`` is not a fake backend's script, or None."""
     unknown = sorted(set(script) - set(_SCRIPT_KEYS)) if isinstance(script, dict) else None
     if unknown is None or unknown:
-        raise BackendError(f"fake backend script {path}: must be a JSON object of "
-                                 f"{', '.join(_SCRIPT_KEYS)}" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
-    return script
+        return (f"must be a JSON object of {', '.join(_SCRIPT_KEYS)}"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    for key in ("choices", "texts"):
+        if script.get(key) is not None and not isinstance(script[key], dict):
+            return f"{key} must be a JSON object of text -> answer, not {type_name(script[key])}"
+    return _confidence_problem(script.get("confidence", 0.9))
+
+
+def _confidence_problem(value: Any) -> "str | None":
+    if is_finite_number(value) and 0 <= value <= 1:
+        return None
+    return f"confidence must be a number from 0 to 1, not {value!r}"
 
 
 def _lookup(script, text: str, arg):
