@@ -122,7 +122,7 @@ def test_fast_hook_failures_are_errors_and_none_defers():
 # -- where verifiers run: plugins are isolated unless they opt out ------------------------------
 
 IN_PROCESS_BUILTINS = {"format.regex", "format.json", "format.json_schema", "format.length", "format.language",
-                       "format.has", "ref.match", "ref.choice", "ifeval.follows", "ifeval.all", "math.answer_found"}
+                       "format.has", "ref.match", "ref.choice", "math.answer_found"}
 
 
 def test_plugins_run_isolated_by_default_and_builtins_say_where_they_run():
@@ -134,6 +134,8 @@ def test_plugins_run_isolated_by_default_and_builtins_say_where_they_run():
         if spec.name in IN_PROCESS_BUILTINS:
             assert not spec.isolate and not spec.concurrent, spec.name
     assert get("math.equivalent").isolate and get("math.consensus").isolate
+    for name in ("ifeval.follows", "ifeval.all"):  # short responses in process, long ones in a worker
+        assert get(name).isolate and get(name).fast is not None, name
     assert get("code.passes").concurrent and not get("code.passes").isolate
 
 
