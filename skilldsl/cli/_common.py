@@ -37,11 +37,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", help="float32, bfloat16 ... (default: per device)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the LLM result cache")
     p.add_argument("--backend", metavar="NAME",
-                   help="model backend for every model alias: transformers, fake, or one a plugin registers "
+                   help="model backend for every model alias: transformers, openai, fake, or one a plugin registers "
                         "(default: each alias's backend in the skill's models:, else transformers)")
     p.add_argument("--backend-option", dest="backend_options", action="append", type=backend_option, default=[],
                    metavar="KEY=VALUE", help="an engine option of the backend (VALUE read as JSON when it parses, "
                                               "else as text); repeatable")
+    p.add_argument("--base-url", metavar="URL",
+                   help="the chat-completions server of --backend openai, e.g. http://localhost:8000/v1 "
+                        "(the same as --backend-option base_url=URL)")
 
 
 def backend_option(text: str) -> "tuple[str, Any]":
@@ -60,8 +63,11 @@ def backend_option(text: str) -> "tuple[str, Any]":
 
 def runtime_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`skilldsl.load` options named by :func:`add_model_arguments`."""
+    options = dict(args.backend_options)
+    if getattr(args, "base_url", None):
+        options["base_url"] = args.base_url
     return {"model": args.model, "device": args.device, "dtype": args.dtype, "cache": not args.no_cache,
-            "backend": args.backend, "backend_options": dict(args.backend_options) or None}
+            "backend": args.backend, "backend_options": options or None}
 
 
 def load_scorer(path: str, **options: Any):

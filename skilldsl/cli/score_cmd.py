@@ -21,8 +21,9 @@ from collections import Counter
 from typing import Any, Iterator
 
 from ..data import json_text
+from ..runtime.result import sample_id
 from ._common import (add_model_arguments, add_plugin_argument, count, load_skill, output, positive,
-                      reserved_stdout, user_error)
+                      reserved_stdout, runtime_options, user_error)
 
 __all__ = ["add_parser", "run", "add_runtime_arguments"]
 
@@ -45,11 +46,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", type=count, metavar="N", help="score only the first N samples")
     p.add_argument("--batch-size", type=positive, default=64, metavar="N", help="samples per batch (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--ray", action="store_true",
+                   help="score on a Ray cluster: an actor pool, each actor loading the skill once "
+                        "(pip install 'skilldsl[ray]'); the same output")
+    p.add_argument("--address", metavar="ADDR", help="with --ray: the cluster to join (default: $RAY_ADDRESS, "
+                                                     "else a local Ray on this machine)")
+    p.add_argument("--workers", type=positive, metavar="N",
+                   help="with --ray: scoring actors (default: one per CPU; one per GPU for a skill with a judge)")
     p.set_defaults(func=run)
 
 
 def run(args: Any) -> int:
     """Score the file; exit 0 when every line scored ok or na, 1 when some erred."""
+    if not args.ray and (args.address or args.workers):
+        return user_error("--address and --workers go with --ray")
     with reserved_stdout() as stdout:
         skill = load_skill(args, batch_size=args.batch_size)
         try:
@@ -60,6 +70,8 @@ def run(args: Any) -> int:
             return user_error(f"{args.data}: cannot read: {exc.strerror or exc}")
         _warn_duplicate_ids(rows)
         start = time.perf_counter()
+        if args.ray:
+            return _score_on_ray(args, skill, rows, stdout, start)
         with output(args.output, stdout) as out:
             counts, tokens = _write_records(_records(skill, rows, not args.no_progress), out)
     _summary(counts, tokens, time.perf_counter() - start)
@@ -81,7 +93,7 @@ def _warn_duplicate_ids(rows: list) -> None:
     """One stderr line per id given to more than one line (every line is still scored)."""
     lines: dict = {}
     for number, sample in rows:
-        key = _sample_id(sample).get("id")
+        key = sample_id(sample).get("id")
         if isinstance(key, (str, int, float, bool)):
             lines.setdefault(json.dumps(key), []).append(number)
     for key, numbers in lines.items():
@@ -95,15 +107,40 @@ def _records(skill: Any, rows: list, progress: bool) -> Iterator[dict]:
     the skill (its one batching loop and progress bar), a row that could not be read is an
     error record in its place."""
     from ..eval.formats.jsonrows import RowError
-    from ..runtime import Result
+    from ..runtime.result import score_record, unreadable
 
     scored = skill.iter_score([s for _, s in rows if not isinstance(s, RowError)], progress=progress)
     for number, sample in rows:
         if isinstance(sample, RowError):
-            result = Result(None, "error", f"line {number}: {sample}", reward_id=skill.reward_id)
+            result = unreadable(number, sample, skill.reward_id)
         else:
             result = next(scored)
-        yield {"line": number, **_sample_id(sample), **result.to_dict()}
+        yield score_record(number, sample, result.to_dict())
+
+
+def _score_on_ray(args: Any, skill: Any, rows: list, stdout: Any, start: float) -> int:
+    """The same records, scored by an actor pool on Ray (:func:`skilldsl.ray.score_lines`)."""
+    try:
+        from .. import ray as on_ray
+
+        on_ray.start(args.address)
+    except ImportError as exc:
+        return user_error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - no cluster at that address, a version mismatch...
+        return user_error(f"cannot start or join Ray{f' at {args.address}' if args.address else ''}: {exc}")
+    if args.no_progress:
+        import ray.data
+
+        ray.data.DataContext.get_current().enable_progress_bars = False
+    options = {**runtime_options(args), "plugins": args.plugin, "num_workers": args.workers,
+               "batch_size": args.batch_size}
+    with output(args.output, stdout) as out:
+        try:
+            counts, tokens = _write_records(on_ray.score_lines(rows, skill, **options), out)
+        except Exception as exc:  # noqa: BLE001 - a batch that failed on every retry: Ray's error, first line
+            return user_error(f"the Ray run stopped: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+    _summary(counts, tokens, time.perf_counter() - start)
+    return 1 if counts.get("error") else 0
 
 
 def _write_records(records: Iterator[dict], out: Any) -> tuple[Counter, list[int]]:
@@ -115,11 +152,6 @@ def _write_records(records: Iterator[dict], out: Any) -> tuple[Counter, list[int
         out.write(json_text(record) + "\n")
         out.flush()
     return counts, tokens
-
-
-def _sample_id(sample: Any) -> dict:
-    """``{"id": ...}`` of an input object that has one (a malformed sample still keeps it)."""
-    return {"id": sample["id"]} if isinstance(sample, dict) and "id" in sample else {}
 
 
 def _summary(counts: Counter, tokens: list[int], seconds: float) -> None:

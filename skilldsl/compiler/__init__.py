@@ -2,7 +2,8 @@
 
 Stages, each inspectable on its own (``skilldsl dump --stage ast|ir``):
 ``loader`` (YAML with positions + JSON Schema) -> ``parse`` (skill AST with expressions and
-templates) -> ``checker`` (names, types, visibility, cycles) -> ``lower`` (IR + plan).
+templates) -> ``expand`` (evidence templates, ``for:``, into plain evidence) -> ``checker`` (names,
+types, visibility, cycles) -> ``lower`` (IR + plan).
 The runtime never imports this package.
 """
 from __future__ import annotations
@@ -76,8 +77,10 @@ def check_file(path: "str | Path") -> "list[Diagnostic]":
 
 def _compile(skill: Skill, diagnostics) -> Program:
     from .checker import check_skill
+    from .expand import expand
     from .lower import lower
 
+    skill = expand(skill)  # evidence templates (for:) -> plain evidence
     analysis = check_skill(skill)
     if diagnostics is not None:
         diagnostics.extend(analysis.warnings)

@@ -14,6 +14,8 @@ from ..errors import Span
 from .expr import Call, Expr
 
 __all__ = ["Input", "File", "Model", "TemplateRef", "Template", "Answer", "Evidence", "Skill",
+           "ForEntry", "ForSpec",
+           "EvidenceRef", "Expectation", "SkillTest",
            "EVIDENCE_KINDS", "INPUT_TYPES", "to_data"]
 
 EVIDENCE_KINDS = ("check", "ask", "run", "route", "model")
@@ -90,6 +92,28 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class ForEntry:
+    """One instance of an evidence template (``for:``): its key (part of the instance's name), its
+    weight in ``weighted(...)``, and the constant fields templates and expressions may read."""
+
+    key: str
+    weight: float = 1
+    fields: tuple = ()                  # ((field, constant), ...) besides name and weight
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class ForSpec:
+    """``for: {var: [...]}``: the evidence is a template, one plain evidence per entry
+    (expanded by :mod:`skilldsl.compiler.expand` before the checker)."""
+
+    var: str
+    entries: tuple                      # ForEntry, in file order
+    span: Span                          # the for: key
+    var_span: Span                      # the variable's key
+
+
+@dataclass(frozen=True)
 class Evidence:
     """One named evidence. ``kind`` is check | ask | run | route | model; ``each`` fans it out."""
 
@@ -110,6 +134,7 @@ class Evidence:
     allow: tuple[str, ...] = ()
     max_tokens: int | None = None
     temperature: float | None = None
+    think: int = 0                                 # ask: reasoning budget in tokens before the verdict (0: none)
     code: str | None = None                        # run
     uses: tuple[str, ...] = ()
     timeout: float = 10
@@ -118,6 +143,7 @@ class Evidence:
     options: tuple[str, ...] = ()                  # route
     input: Template | None = None                  # model
     spans: dict = field(default_factory=dict)      # key -> Span, for messages about one option
+    instances: ForSpec | None = None               # for: a template of one evidence per entry
 
     @property
     def each_inputs(self) -> tuple[str, ...]:
@@ -144,6 +170,50 @@ class Skill:
     settings: dict = field(default_factory=dict)
     candidates: str | None = None
     spans: dict = field(default_factory=dict)     # top-level key -> Span
+    tests: tuple = ()                             # SkillTest, in file order (not part of the reward)
+
+
+# -- the tests: section (run by `skilldsl test`, outside the reward id) ------------------
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """An evidence a test's expectation names: ``judge``, or ``judge[1]`` (candidate 1 of a
+    listwise skill, item 1 of an ``each`` evidence)."""
+
+    name: str
+    index: int | None
+    span: Span
+
+    def __str__(self) -> str:
+        return self.name if self.index is None else f"{self.name}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a test expects of the Result: every field given must hold."""
+
+    reward: tuple[float, float] | None = None     # inclusive range; a number n is (n, n)
+    status: str | None = None
+    decided_by: tuple[EvidenceRef, ...] = ()      # known (ran and gave a value)
+    not_asked: tuple[EvidenceRef, ...] = ()       # never ran
+    scores: tuple[tuple[float, float], ...] | None = None  # listwise: per candidate
+    best: int | None = None                       # listwise
+    span: Span | None = None
+    spans: dict = field(default_factory=dict)     # key -> Span
+
+
+@dataclass(frozen=True)
+class SkillTest:
+    """One entry of ``tests:``: a sample, an optional scripted judge, the expected outcome."""
+
+    name: str
+    sample: dict
+    expect: Expectation
+    span: Span
+    judge: dict | None = None                     # the fake backend's script (its file's keys)
+    about: str = ""
+    sample_spans: dict = field(default_factory=dict)  # input name -> Span of its key
+    spans: dict = field(default_factory=dict)     # key -> Span (judge.choices.<k> as "choices:<k>")
 
 
 def to_data(node: Any) -> Any:

@@ -17,6 +17,7 @@ from .ast import Evidence, Skill, Template, TemplateRef
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
 from .loader import did_you_mean
 from .report import Collector
+from .tests_section import check_tests
 from ..ir.types import accepts, describe, element, is_list, unify
 
 __all__ = ["Analysis", "check_skill", "evidence_type", "lookup_verifier"]
@@ -102,6 +103,7 @@ class _Checker:
                            + _reward_hint(self.skill.reward, self.skill))
         self.check_cycles()
         self.check_derived_visibility()
+        check_tests(self.skill, self.out)  # the tests: section (not part of the reward)
         if not self.out.errors:
             self.check_unused()
         self.out.raise_errors()
@@ -255,10 +257,18 @@ class _Checker:
         self.check_model_alias(ev)
         if ev.swap:
             self.check_swap(ev)
+        if ev.think:
+            self.check_think(ev)
         temperature = ev.temperature if ev.temperature is not None else self.skill.settings["temperature"]
         if ev.samples > 1 and temperature == 0:
             self.out.warning(ev.spans.get("samples"), f"'{ev.name}' samples {ev.samples} times at temperature 0: "
                              "the samples will be identical; set temperature")
+
+    def check_think(self, ev: Evidence) -> None:
+        """``think: N`` reasons before a verdict read as a distribution: a choice or a score."""
+        if ev.answer.type not in ("choice", "score"):
+            self.out.error(ev.spans.get("think"), f"think: only a choice or score answer is read after the "
+                           f"judge's reasoning; a {ev.answer.type} answer is generated text already")
 
     def check_swap(self, ev: Evidence) -> None:
         span = ev.spans.get("swap")

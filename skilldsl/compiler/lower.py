@@ -18,6 +18,7 @@ from ..ir.functions import BUILTINS, LAZY_OPERATORS
 from .ast import Answer, Evidence, Skill
 from .checker import Analysis
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
+from .tests_section import lower_tests
 
 __all__ = ["lower", "lower_expr", "demanded", "EAGER_MAX_COST"]
 
@@ -26,6 +27,7 @@ _BASE_COST = {"check": 1, "run": 10, "model": 50}
 _EACH_FACTOR = 4          # unknown list length: assume a few items
 _CHOICE_TOKENS = 1        # choices and scores are read from one forward's logits
 _DEFAULT_MAX_TOKENS = 256
+_THINK_TOKENS_PER_CALL = 64  # reasoning tokens that cost about one more judge call (the plan's cost)
 _LOCALS = ("item", "index", "candidate")
 
 
@@ -50,6 +52,8 @@ def lower(skill: Skill, analysis: Analysis) -> Program:
         "reward": reward,
         "plan": plan(evidence, reward),
     }
+    if skill.tests:  # outside the reward id (ir/program.py); absent when there are none
+        doc["tests"] = lower_tests(skill)
     return Program.from_doc(doc)
 
 
@@ -130,10 +134,15 @@ def _evidence(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
 
 def _cost(ev: Evidence, skill: Skill) -> int:
     if ev.kind == "ask":
-        return 100 * ev.samples * (2 if ev.swap else 1)
+        return _ask_cost(ev)
     if ev.kind == "route":
         return 100 + max((_total_cost(skill.evidence[o], skill) for o in ev.options), default=0)
     return _BASE_COST[ev.kind]
+
+
+def _ask_cost(ev: Evidence) -> int:
+    """100 a judge call, times the samples and the orders; reasoning adds 100 per 64 tokens of budget."""
+    return 100 * (1 + ev.think // _THINK_TOKENS_PER_CALL) * ev.samples * (2 if ev.swap else 1)
 
 
 def _total_cost(ev: Evidence, skill: Skill) -> int:
@@ -180,8 +189,11 @@ def _prompt(ev: Evidence) -> dict:
 
 def _ask(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:
     decoding = _decoding(skill, ev)
-    return {"prompt": _prompt(ev), "answer": answer_json(ev.answer, decoding["max_tokens"]),
+    node = {"prompt": _prompt(ev), "answer": answer_json(ev.answer, decoding["max_tokens"]),
             "samples": ev.samples, "swap": ev.swap, "model": ev.model, "decoding": decoding}
+    if ev.think:  # absent when 0: the IR, and reward id, of a skill without reasoning stay as they were
+        node["think"] = ev.think
+    return node
 
 
 def _run(skill: Skill, ev: Evidence, analysis: Analysis) -> dict:

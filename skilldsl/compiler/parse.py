@@ -12,6 +12,8 @@ from .expr import Call, Const, Name, Unary, parse_expr
 from .loader import Document
 from .report import Collector
 from .templates import parse_template
+from .tests_section import parse_tests
+from .expand import parse_for
 
 __all__ = ["build_skill", "DEFAULT_SETTINGS"]
 
@@ -35,12 +37,13 @@ def build_skill(doc: Document, base_dir: Path) -> Skill:
     reward = None
     with out.guard():
         reward = _expr(doc, ("reward",))
+    tests = parse_tests(doc, out)
     out.raise_errors()
     return Skill(
         name=data["skill"], mode=data["mode"], inputs=inputs, evidence=evidence, reward=reward,
         file=doc.file, version=data.get("version", 1), about=(data.get("about") or "").strip(),
         files=files, models=_models(doc), settings={**DEFAULT_SETTINGS, **(data.get("settings") or {})},
-        candidates=data.get("candidates"), spans={k: doc.key_span((k,)) for k in data},
+        candidates=data.get("candidates"), spans={k: doc.key_span((k,)) for k in data}, tests=tests,
     )
 
 
@@ -108,7 +111,7 @@ def _kind(doc: Document, name: str, spec: dict) -> str:
 # keys each kind accepts besides the common about/when/each
 _KEYS = {
     "check": {"check"},
-    "ask": {"ask", "answer", "samples", "swap", "model", "allow", "max_tokens", "temperature"},
+    "ask": {"ask", "answer", "samples", "swap", "model", "allow", "max_tokens", "temperature", "think"},
     "run": {"run", "uses", "timeout", "memory_mb", "on_failure"},
     "route": {"route", "ask", "model", "allow", "temperature"},
     "model": {"model", "input", "allow"},
@@ -120,7 +123,7 @@ def _evidence(doc: Document, name: str, out: Collector) -> Evidence:
     kind = _kind(doc, name, spec)
     path = ("evidence", name)
     for key in spec:
-        if key not in _KEYS[kind] | {"about", "when", "each"}:
+        if key not in _KEYS[kind] | {"about", "when", "each", "for"}:
             out.error(doc.key_span(path + (key,)), f"'{key}' does not apply to {kind} evidence '{name}'")
     fields = dict(
         name=name, kind=kind, span=doc.key_span(path), about=(spec.get("about") or "").strip(),
@@ -132,6 +135,9 @@ def _evidence(doc: Document, name: str, out: Collector) -> Evidence:
             fields["when"] = _expr(doc, path + ("when",))
     with out.guard():
         fields.update(_KIND_FIELDS[kind](doc, path, spec))
+    if "for" in spec:  # a template: expanded into plain evidence before the checker (expand.py)
+        with out.guard():
+            fields["instances"] = parse_for(doc, path)
     return Evidence(**fields)
 
 
@@ -170,7 +176,7 @@ def _ask_fields(doc: Document, path: tuple, spec: dict) -> dict:
         prompt=_prompt(doc, path + ("ask",)), answer=_answer(doc, path + ("answer",)),
         samples=spec.get("samples", 1), swap=spec.get("swap", False), model=spec.get("model", "default"),
         allow=tuple(spec.get("allow", ())), max_tokens=spec.get("max_tokens"),
-        temperature=spec.get("temperature"),
+        temperature=spec.get("temperature"), think=spec.get("think", 0),
     )
 
 

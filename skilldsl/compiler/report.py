@@ -38,7 +38,7 @@ class Collector:
 
     def raise_errors(self) -> None:
         """Raise every error so far (sorted by position), if there is any."""
-        errors = self.errors
+        errors = list(dict.fromkeys(self.errors))  # the instances of a template (for:) share its mistakes
         if errors:
             raise SkillError(sorted(errors, key=_position))
 

@@ -21,7 +21,8 @@ from . import benchmarks as bm
 from . import tournament as tour
 from .items import EvalError, EvalItem, UsageError
 
-__all__ = ["SkillInfo", "describe", "JudgeOptions", "Judge", "drive", "METHODS", "default_method"]
+__all__ = ["SkillInfo", "describe", "JudgeOptions", "Judge", "drive", "METHODS", "default_method", "disagrees",
+           "trace_record", "MAX_TRACES"]
 
 METHODS = ("argmax", "knockout", "round-robin")
 
@@ -278,6 +279,7 @@ class _Record:
         self.evidence: dict = {}
         self.checks: list = []
         self.asked: list = []  # per pair compared, each ask's verdict on it (see Judge._combine)
+        self.traces: list = []  # the first MAX_TRACES results' traces, kept when the item is not fully right
         self.started = time.perf_counter()
 
     def rewards(self, results: list) -> list:
@@ -297,6 +299,8 @@ class _Record:
         self.cost["seconds"] += float(getattr(result, "seconds", 0.0) or 0.0)
         self.cost["calls"] += 1
         self._book_evidence(getattr(result, "trace", None) or {})
+        if len(self.traces) < MAX_TRACES:
+            self.traces.append(trace_record(result))
 
     def _book_evidence(self, trace: dict) -> None:
         for name, ev in trace.items():
@@ -318,7 +322,30 @@ class _Record:
                "value": self.value, "reason": self.reason, **self.data, "evidence": self.evidence, **self.cost}
         if self.checks:
             out["consistent"] = all(self.checks)
+        if disagrees(out):  # the report links each disagreement to these (eval/report.py)
+            out["traces"] = self.traces
         return out
+
+
+MAX_TRACES = 8  # results kept per item: a tournament asks many comparisons
+
+
+def disagrees(record: dict) -> bool:
+    """Whether an item's record is not fully right: not ok, or a value below 1."""
+    return record["status"] != "ok" or (record.get("value") is not None and record["value"] < 1)
+
+
+_TRACE_FIELDS = ("name", "status", "value", "reason", "kind", "seconds", "tokens_in", "tokens_out", "skipped", "detail")
+
+
+def trace_record(result) -> dict:
+    """One scored sample's reward and evidence trace, as JSON (for the report's trace links)."""
+    trace = {}
+    for name, ev in (getattr(result, "trace", None) or {}).items():
+        data = ev.to_dict() if hasattr(ev, "to_dict") else {k: getattr(ev, k) for k in _TRACE_FIELDS if hasattr(ev, k)}
+        trace[name] = {**data, "name": name}
+    return {"reward": getattr(result, "reward", None), "status": getattr(result, "status", "error"),
+            "reason": getattr(result, "reason", None), "trace": trace}
 
 
 def drive(scorer, generators: list) -> list:

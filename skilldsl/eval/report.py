@@ -7,11 +7,23 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from dataclasses import fields
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["build_sections", "render_markdown", "render_html", "write_report"]
+from .judge import disagrees
+
+__all__ = ["build_sections", "render_markdown", "render_html", "write_report", "Link"]
 
 _MAX_DISAGREEMENTS = 60
+
+
+class Link(NamedTuple):
+    """A table cell that links to an anchor of the report (``#anchor``)."""
+
+    text: str
+    anchor: str
+
 _SNIPPET = 140
 
 
@@ -34,6 +46,9 @@ def build_sections(run) -> list:
         sections.append(("Cost per sample (baseline)", "kv", _flatten(s["baseline"]["cost"]["per_item"])))
     sections.append(("Evidence used", "table", _evidence_table(run.records)))
     sections.append(("Disagreements with the labels", "table", _disagreements(run)))
+    traces = _traces(run)
+    if traces:
+        sections.append(("Traces of the disagreements", "traces", traces))
     if s["skipped"]["count"]:
         sections.append(("Skipped rows", "table", _skip_table(s["skipped"])))
     return sections
@@ -112,20 +127,26 @@ def _evidence_table(records: list) -> dict:
     return {"head": ["evidence", "items", "ok", "na", "error", "skipped (lazy)"], "rows": rows}
 
 
+def _wrong(run) -> list:
+    """The records of items not fully right, as many as the report shows."""
+    return [r for r in run.records if disagrees(r)]
+
+
 def _disagreements(run) -> dict:
     items = {item.id: item for item in run.dataset.items}
-    wrong = [r for r in run.records if r["status"] != "ok" or (r.get("value") is not None and r["value"] < 1)]
-    rows = [_disagreement_row(r, items.get(r["id"])) for r in wrong[:_MAX_DISAGREEMENTS]]
+    wrong = _wrong(run)
+    rows = [_disagreement_row(r, items.get(r["id"]), k) for k, r in enumerate(wrong[:_MAX_DISAGREEMENTS])]
     note = f"{len(wrong)} items not fully right" + (f"; first {_MAX_DISAGREEMENTS} shown" if len(wrong) > _MAX_DISAGREEMENTS else "")
     return {"head": ["id", "subset", "status", "judge said", "label", "evidence used", "prompt"], "rows": rows,
             "note": note}
 
 
-def _disagreement_row(r: dict, item) -> list:
+def _disagreement_row(r: dict, item, k: int) -> list:
     said = r.get("reason") if r["status"] != "ok" else _said(r)
     used = ", ".join(f"{n}:{_top(c)}" for n, c in sorted(r.get("evidence", {}).items()))
     prompt = (item.inputs.get("prompt", "") if item else "")[:_SNIPPET]
-    return [r["id"], r["subset"], r["status"], said, _label(r), used, prompt]
+    where = Link(r["id"], _anchor(k)) if r.get("traces") else r["id"]  # a checkpoint from before traces: none
+    return [where, r["subset"], r["status"], said, _label(r), used, prompt]
 
 
 _PAIR_WORDS = {0: "first", 1: "second", None: "tie"}  # a pair's verdict or label (index of the better one)
@@ -143,13 +164,44 @@ def _said(r: dict) -> str:
 
 
 def _label(r: dict) -> str:
+    """Which candidate the label says was right, in words."""
     if r["kind"] == "pair":
-        return _PAIR_WORDS[r.get("label")]
+        return "tie" if r.get("label") is None else f"{_PAIR_WORDS[r['label']]} is better"
     if "correct" in r:
-        return "correct: " + ",".join(str(i) for i, ok in enumerate(r["correct"]) if ok)
+        right = [str(i) for i, ok in enumerate(r["correct"]) if ok]
+        if not right:
+            return "no candidate correct"
+        return f"candidate{'s' if len(right) > 1 else ''} {', '.join(right)} correct"
     if r.get("num_correct"):
-        return f"first {r['num_correct']} chosen"
-    return ""
+        k = r["num_correct"]
+        return "candidate 0 chosen" if k == 1 else f"candidates 0-{k - 1} chosen"
+    return "—"
+
+
+def _anchor(k: int) -> str:
+    return f"trace-{k + 1}"
+
+
+def _traces(run) -> list:
+    """``(anchor, title, text)`` per shown disagreement that kept its traces (eval/judge.py)."""
+    out = []
+    for k, r in enumerate(_wrong(run)[:_MAX_DISAGREEMENTS]):
+        if r.get("traces"):
+            calls = [f"-- result {i + 1} of {len(r['traces'])} kept\n{_trace_text(t)}" for i, t in enumerate(r["traces"])]
+            out.append((_anchor(k), f"{r['id']} ({r['subset']}): {_label(r)}", "\n".join(calls)))
+    return out
+
+
+def _trace_text(t: dict) -> str:
+    """A kept trace, as ``skilldsl explain`` prints one."""
+    from ..runtime.result import EvidenceTrace, Result, format_result
+
+    known = {f.name for f in fields(EvidenceTrace)}
+    trace = {n: EvidenceTrace(**{**{k: v for k, v in ev.items() if k in known}, "detail": ev.get("detail") or {}})
+             for n, ev in t.get("trace", {}).items()}
+    tokens = [sum(getattr(ev, k) for ev in trace.values()) for k in ("tokens_in", "tokens_out")]
+    return format_result(Result(t.get("reward"), t.get("status", "error"), t.get("reason"), trace,
+                                tokens_in=tokens[0], tokens_out=tokens[1]))
 
 
 def _top(counts: dict) -> str:
@@ -174,7 +226,14 @@ def render_markdown(run) -> str:
 
 
 def _md_cell(value) -> str:
+    if isinstance(value, Link):
+        return f"[{_md_cell(value.text)}](#{value.anchor})"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_traces(traces: list) -> str:
+    return "\n".join(f"<a id=\"{anchor}\"></a>**{_md_cell(title)}**\n\n```\n{text}\n```\n"
+                     for anchor, title, text in traces)
 
 
 def _md_kv(rows: list) -> str:
@@ -188,7 +247,7 @@ def _md_table(table: dict) -> str:
     return "\n".join(lines) + "\n" + note
 
 
-_MD = {"kv": _md_kv, "table": _md_table}
+_MD = {"kv": _md_kv, "table": _md_table, "traces": _md_traces}
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -210,7 +269,14 @@ def render_html(run) -> str:
 
 
 def _h(value) -> str:
+    if isinstance(value, Link):
+        return f"<a href='#{html.escape(value.anchor)}'>{html.escape(str(value.text))}</a>"
     return html.escape(str(value))
+
+
+def _html_traces(traces: list) -> str:
+    return "".join(f"<details id='{_h(anchor)}'><summary>{_h(title)}</summary><pre>{_h(text)}</pre></details>"
+                   for anchor, title, text in traces)
 
 
 def _html_kv(rows: list) -> str:
@@ -253,7 +319,7 @@ def _svg_bar(y: float, row_h: int, name: str, who: str, acc, ci, x) -> str:
     return "".join(out)
 
 
-_HTML = {"kv": _html_kv, "table": _html_table, "chart": _html_chart}
+_HTML = {"kv": _html_kv, "table": _html_table, "chart": _html_chart, "traces": _html_traces}
 
 
 def write_report(run, path) -> Path:

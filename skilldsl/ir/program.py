@@ -15,8 +15,9 @@ FORMAT = "skilldsl-ir/2"
 # Formats this runtime refuses with a reason (the same document would now compute another reward).
 _RETIRED = {"skilldsl-ir/1": "it was built by skilldsl 0.1, whose first()/known() skipped errors; "
                              "rebuild it from its .skill with `skilldsl build`"}
-# Fields that describe a skill but do not change the reward it computes.
-_NOT_HASHED = ("reward_id", "about", "source")
+# Fields that describe a skill but do not change the reward it computes (its tests included:
+# `skilldsl test` reads them, no reward does).
+_NOT_HASHED = ("reward_id", "about", "source", "tests")
 # Numbers under these keys are always floats (as lowering has always written them); any other
 # whole number is an int. Either way `5` and `5.0` give the same bytes and the same reward id.
 _FLOAT_KEYS = frozenset({"temperature"})

@@ -303,9 +303,14 @@ def _failed(outs: list[JobOutcome], row: Any) -> "Outcome | None":
 
 
 def _flags(outs: list[JobOutcome]) -> dict:
-    """Trace flags of an ask: was any prompt truncated, were all answers served from the cache."""
-    return {"truncated": any(o.result.truncated for o in outs),
-            "cached": bool(outs) and all(getattr(o.result, "cached", False) for o in outs)}
+    """Trace flags of an ask: was any prompt truncated, were all answers served from the cache; and
+    ``sampled`` (only when set): how many sampled answers stand in for model probabilities."""
+    flags = {"truncated": any(o.result.truncated for o in outs),
+             "cached": bool(outs) and all(getattr(o.result, "cached", False) for o in outs)}
+    votes = sum(getattr(o.result, "sampled", 0) for o in outs)
+    if votes:
+        flags["sampled"] = votes
+    return flags
 
 
 def _costs(outs: list[JobOutcome]) -> dict:
@@ -332,7 +337,9 @@ def _regex_of(labels: list[str]) -> dict:
 
 def _ask_distribution(row: Any, node: dict, orders: list) -> Co:
     """Choice / score: one forward per order gives the distribution; ``samples`` > 1 samples
-    constrained answers instead and the distribution is the vote frequencies."""
+    constrained answers instead and the distribution is the vote frequencies. With ``think`` the
+    judge reasons first, once per sample, and the distributions read after each reasoning are
+    averaged (RRM's parallel + sequential scaling); the reasoning texts are in the trace."""
     answer, samples = node["answer"], int(node.get("samples", 1) or 1)
     labels = answer_labels(answer)
     jobs = _distribution_jobs(row, node, orders, labels, samples)
@@ -348,7 +355,9 @@ def _ask_distribution(row: Any, node: dict, orders: list) -> Co:
     detail = {"distribution": dict(zip(labels, avg)), **_flags(outs)}
     if len(orders) > 1:
         detail["orders"] = [dict(zip(labels, d)) for d in per_order]
-    if samples > 1:
+    if node.get("think"):
+        detail["reasoning"] = [o.result.reasoning for o in outs]  # per order, then per sample
+    elif samples > 1:
         detail["samples"] = [o.result.text for o in outs]
     best = labels[max(range(len(labels)), key=lambda i: avg[i])]
     value = int(best) if answer["type"] == "score" else best
@@ -357,11 +366,12 @@ def _ask_distribution(row: Any, node: dict, orders: list) -> Co:
 
 def _distribution_jobs(row: Any, node: dict, orders: list, labels: list[str], samples: int) -> list[Job]:
     model = node.get("model", "default")
+    if node.get("think"):
+        return _reasoning_jobs(row, node, orders, labels, samples)
     if samples == 1:
         return [Job("choice", ChoiceRequest(m, tuple(labels)), model) for m in orders]
     dec = node.get("decoding", {})
-    temperature = float(dec.get("temperature", row.program.doc.get("settings", {}).get("temperature", 0.0)))
-    seed = int(dec.get("seed", 0))
+    temperature, seed = _sampling(row, node)
     # a label may take several tokens; a token is at least one character
     max_tokens = max(int(dec.get("max_tokens", 1)), max(len(x) for x in labels) + 1)
     return [
@@ -371,11 +381,27 @@ def _distribution_jobs(row: Any, node: dict, orders: list, labels: list[str], sa
     ]
 
 
+def _sampling(row: Any, node: dict) -> tuple[float, int]:
+    """(temperature, seed) of an ask's sampled answers or reasoning; sample k uses seed + k."""
+    dec = node.get("decoding", {})
+    temperature = float(dec.get("temperature", row.program.doc.get("settings", {}).get("temperature", 0.0)))
+    return temperature, int(dec.get("seed", 0))
+
+
+def _reasoning_jobs(row: Any, node: dict, orders: list, labels: list[str], samples: int) -> list[Job]:
+    """One choice request per order and sample, each reasoning up to ``think`` tokens first."""
+    temperature, seed = _sampling(row, node)
+    think, model = int(node["think"]), node.get("model", "default")
+    return [Job("choice", ChoiceRequest(m, tuple(labels), think, temperature, seed + k), model)
+            for m in orders for k in range(samples)]
+
+
 def _order_distribution(outs: list[JobOutcome], labels: list[str]) -> "list[float] | None":
-    """Softmax of one choice result, or the vote frequencies of sampled answers (None if
-    no answer is a label: a backend broke its constraint)."""
-    if len(outs) == 1 and hasattr(outs[0].result, "logprobs"):
-        return softmax(outs[0].result.logprobs)
+    """The mean softmax of choice results (one, or one per reasoning sample), or the vote
+    frequencies of sampled answers (None if no answer is a label: a backend broke its constraint)."""
+    if all(hasattr(o.result, "logprobs") for o in outs):
+        dists = [softmax(o.result.logprobs) for o in outs]
+        return [sum(col) / len(dists) for col in zip(*dists)]
     texts = [o.result.text.strip() for o in outs]
     votes = [texts.count(label) for label in labels]
     return [v / sum(votes) for v in votes] if sum(votes) else None

@@ -8,9 +8,11 @@ can crash the batch or drop another row: failures are error values with reasons.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any, Callable
 
 from ..ir import Program
+from .backends.base import serve_choices
 from .evaluate import Outcome, Pending, evaluate
 from .evidence import compute
 from .inputs import SampleError, validate_sample
@@ -94,7 +96,8 @@ class JobRunner:
             backend = self._backend_for(model)
         except Exception as exc:  # a model that cannot load fails its rows, not the batch
             return [JobOutcome(failure=f"model {model!r} could not be loaded: {exc}")] * len(payloads)
-        method = backend.choice_logprobs if kind == "choice" else backend.generate
+        # a reasoning request reaches only a backend that declares it can reason (base.serve_choices)
+        method = partial(serve_choices, backend) if kind == "choice" else backend.generate
         reason = ""
         for attempt in range(self.retries + 1):
             try:
@@ -185,12 +188,17 @@ class Executor:
         """Score a batch: one Result per sample, in order."""
         per_sample = [self.rows_of(s) for s in samples]
         rows = [r for rs in per_sample if isinstance(rs, list) for r in rs]
-        sched = Scheduler(lambda row, name: compute(row, self.program.evidence[name], row.locals))
+        sched = Scheduler(self.evidence_task)
         for row in rows:
             for name in self.program.plan.get("eager", []):
                 sched.demand(row, name)
         self._waves(rows, sched)
         return [self._sample_result(rs) for rs in per_sample]
+
+    def evidence_task(self, row: Row, name: str):
+        """The coroutine that computes evidence ``name`` for ``row`` (a subclass may observe it:
+        :mod:`skilldsl.runtime.prompts` records the prompts each evidence sends)."""
+        return compute(row, self.program.evidence[name], row.locals)
 
     def _waves(self, rows: list[Row], sched: Scheduler) -> None:
         undecided = rows

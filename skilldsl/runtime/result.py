@@ -6,7 +6,7 @@ from typing import Any
 
 from ..values import Value
 
-__all__ = ["EvidenceTrace", "Result", "format_result", "plain"]
+__all__ = ["EvidenceTrace", "Result", "format_result", "plain", "score_record", "sample_id", "unreadable"]
 
 
 def plain(v: Any) -> Any:
@@ -87,6 +87,22 @@ class Result:
             d["caught"] = list(self.caught)
         d["trace"] = {name: t.to_dict() for name, t in self.trace.items()}
         return d
+
+
+def score_record(line: int, sample: Any, fields: dict) -> dict:
+    """The line ``skilldsl score`` writes for one input line: ``{"line", "id" (when the input
+    object has one), **fields}``, ``fields`` being :meth:`Result.to_dict` (local or Ray runs alike)."""
+    return {"line": line, **sample_id(sample), **fields}
+
+
+def unreadable(line: int, why: Any, reward_id: str) -> Result:
+    """The error Result of an input line that could not be read as a sample (``why``: its RowError)."""
+    return Result(None, "error", f"line {line}: {why}", reward_id=reward_id)
+
+
+def sample_id(sample: Any) -> dict:
+    """``{"id": ...}`` of an input object that has one (a malformed sample still keeps it)."""
+    return {"id": sample["id"]} if isinstance(sample, dict) and "id" in sample else {}
 
 
 def format_result(result: Result, program: Any = None) -> str:

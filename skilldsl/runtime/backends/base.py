@@ -17,6 +17,19 @@ tokenizer would read a control-token string anywhere in the prompt text (``<|im_
 turn and forge the judge's. Only the chat template may make control tokens: a backend that
 tokenizes encodes messages with :class:`TextOnlyChat`; a backend that sends text to a server
 passes every content through :func:`neutralise` first.
+
+Reasoning (``ChoiceRequest.think`` > 0). A backend says it supports it with a true class attribute
+``reasoning``; the runtime sends such requests only through :func:`serve_choices`, which gives each
+one the error "reasoning not supported by backend NAME" on any other backend (so a backend written
+before this field never sees one, and never silently drops the budget). A backend that supports it
+must, per request: start the assistant's turn after the chat template's generation prompt; write at
+most ``think`` tokens of free text (``temperature``/``seed`` as for generation), never a control
+token (the end-of-turn token ends the text early and is dropped); then append
+:data:`REASONING_LEAD` as text, and score the options as continuations right after it, exactly as
+without reasoning (the read point is where the backend put the lead, whatever the text says: a
+reasoning that writes the lead, a verdict or control-token spellings moves nothing); return the text
+as ``ChoiceResult.reasoning``, its tokens and the answer's in ``tokens_out``. The transformers
+backend extends the prompt's KV cache (one prefill per distinct prompt); the fake scripts the text.
 """
 from __future__ import annotations
 
@@ -43,7 +56,16 @@ __all__ = [
     "any_of",
     "neutralise",
     "CONTROL_TOKENS",
+    "REASONING_LEAD",
+    "serve_choices",
+    "served_apart",
+    "SentPrompt",
+    "sent_prompt",
 ]
+
+# What a reasoning backend writes after the judge's reasoning, before the verdict is read: it ends in
+# a newline, as generation prompts do, so options tokenize as at the start of an answer.
+REASONING_LEAD = "\n\nFinal answer:\n"
 
 
 class BackendError(RuntimeError):
@@ -56,16 +78,25 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class ChoiceRequest:
-    """Score each option as the assistant's whole answer to ``messages``."""
+    """Score each option as the assistant's whole answer to ``messages``.
+
+    ``think`` > 0 asks for a reasoning phase first (see "Reasoning" in the module doc): the judge
+    writes up to ``think`` tokens of free text, sampled at ``temperature`` with ``seed`` (greedy at
+    0), and the options are scored after that text and :data:`REASONING_LEAD`, in the same turn."""
 
     messages: tuple[dict, ...]
     options: tuple[str, ...]
+    think: int = 0
+    temperature: float = 0.0
+    seed: int = 0
 
 
 @dataclass(frozen=True)
 class ChoiceResult:
     """Log-probability of each option (same order), from one forward pass; or, with
-    ``error`` set, why this request could not be served (``logprobs`` is then empty)."""
+    ``error`` set, why this request could not be served (``logprobs`` is then empty).
+    ``sampled`` > 0: no model probabilities were available, and ``logprobs`` are the logs of the
+    options' shares of that many sampled answers (the trace shows it)."""
 
     logprobs: tuple[float, ...]
     tokens_in: int = 0
@@ -73,6 +104,8 @@ class ChoiceResult:
     truncated: bool = False
     cached: bool = False
     error: str | None = None
+    sampled: int = 0
+    reasoning: str | None = None  # think > 0: the text the judge wrote before its verdict
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,29 @@ def describe(exc: BaseException, context: str = "") -> str:
     return f"{context}{type(exc).__name__}: {exc}"
 
 
+def serve_choices(backend, requests: list) -> list:
+    """``backend.choice_logprobs(requests)``, except that a request with ``think`` > 0 gets the error
+    "reasoning not supported by backend NAME" unless the backend declares ``reasoning = True``; the
+    others go to the backend in one call, and the results come back in order."""
+    if getattr(backend, "reasoning", False) or not any(r.think for r in requests):
+        return backend.choice_logprobs(requests)
+    reason = f"reasoning not supported by backend {getattr(backend, 'name', type(backend).__name__)}"
+    return served_apart(requests, lambda r: r.think > 0, lambda rs: [failed(r, reason) for r in rs],
+                        backend.choice_logprobs)
+
+
+def served_apart(requests: list, picked: Callable, serve_picked: Callable, serve_rest: Callable) -> list:
+    """The results of ``requests`` in their order: those ``picked(request)`` selects served by
+    ``serve_picked``, the others by ``serve_rest``, one call each (none for no requests)."""
+    chosen = [r for r in requests if picked(r)]
+    rest = [r for r in requests if not picked(r)]
+    results = [list(serve(part)) if part else [] for serve, part in ((serve_picked, chosen), (serve_rest, rest))]
+    if [len(r) for r in results] != [len(chosen), len(rest)]:
+        raise BackendError(f"the backend returned {sum(map(len, results))} results for {len(requests)} requests")
+    served = [iter(r) for r in results]
+    return [next(served[0] if picked(r) else served[1]) for r in requests]
+
+
 def check_options(options, n_tokens) -> None:
     """Refuse (:class:`RequestError`) what no backend can score: no options, or an option of
     no tokens (``n_tokens(option)`` counts them)."""
@@ -147,6 +203,41 @@ class Backend(Protocol):
     def generate(self, requests: list[GenerateRequest]) -> list[Generation]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+# -- what the model is sent (skilldsl explain --prompts) --------------------------------------------
+
+@dataclass(frozen=True)
+class SentPrompt:
+    """A request's prompt as its backend sends it: after the chat template and truncation, decoded
+    (``text``), with its length in the backend's tokens. ``exact`` is False when the backend cannot
+    show it (a server applies its own chat template): ``text`` is then the messages as sent. For a
+    reasoning request it is the prompt the reasoning continues. ``error``: why the backend would
+    refuse the request (the prompt leaves no room for the answer, ...)."""
+
+    text: str
+    tokens: int | None = None
+    truncated: bool = False
+    exact: bool = True
+    error: str | None = None
+
+
+def sent_prompt(backend, request) -> SentPrompt:
+    """What ``backend`` sends its model for ``request``: the backend's own ``sent_prompt(request)``
+    (found through wrappers such as the LLM cache), computed by the code that serves the request, or
+    else the messages as a text-sending backend sends them (``exact=False``)."""
+    inner = backend
+    while not hasattr(inner, "sent_prompt") and hasattr(inner, "inner"):
+        inner = inner.inner
+    show = getattr(inner, "sent_prompt", None)
+    if show is None:
+        text = "\n".join(f"[{m.get('role', 'user')}]\n{neutralise(str(m.get('content') or ''))}"
+                         for m in request.messages)
+        return SentPrompt(text, exact=False)
+    try:
+        return show(request)
+    except RequestError as exc:
+        return SentPrompt("", error=str(exc))
 
 
 # -- message content is text --------------------------------------------------------------------

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from .base import PROMPT_ENCODING, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
+from .base import PROMPT_ENCODING, REASONING_LEAD, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
 
 __all__ = ["ResultCache", "CachingBackend", "default_cache_path", "request_key"]
 
@@ -44,6 +44,8 @@ def request_key(backend_name: str, request) -> str:
     """The cache key of a choice or generate request for backend ``backend_name``."""
     if isinstance(request, ChoiceRequest):
         body = {"kind": "choice", "options": list(request.options)}
+        if request.think:  # keys of choices without reasoning stay as they were
+            body.update(think=request.think, temperature=request.temperature, seed=request.seed, lead=REASONING_LEAD)
     else:
         body = {"kind": "generate", "constraint": request.constraint, "max_tokens": request.max_tokens,
                 "temperature": request.temperature, "seed": request.seed}
@@ -192,6 +194,11 @@ class CachingBackend:
     @property
     def name(self) -> str:
         return self.inner.name
+
+    @property
+    def reasoning(self) -> bool:
+        """Whether ``inner`` serves choice requests with ``think`` > 0 (see ``base.serve_choices``)."""
+        return bool(getattr(self.inner, "reasoning", False))
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

@@ -34,6 +34,12 @@ to that many words with the ``error`` "answer cut off at max_tokens=N ...".
 Message content reaches scripts as a text-sending backend would send it: control-token
 spellings (``<|im_end|>``...) broken by ``base.neutralise``, so no script can see a forged turn.
 
+Reasoning (a choice request with ``think`` > 0): ``reasonings`` scripts the judge's text, as
+``texts`` does (function ``(prompt, request) -> str`` or ``{substring: str}``; no match: no text). The
+text is neutralised as message content is (a model cannot write control tokens either) and cut to
+``think`` words; ``choices`` then decides on the prompt, that text and ``base.REASONING_LEAD``
+joined, as a model reads its own reasoning. The text comes back as ``ChoiceResult.reasoning``.
+
 ``fail=N`` makes the next N calls raise :class:`BackendError` (for retry paths);
 ``truncate_over=K`` flags prompts longer than K words as truncated.
 
@@ -57,8 +63,8 @@ from typing import Any, Callable, Mapping, Union
 from ...data import strict_json, type_name
 from ...values import is_finite_number
 from .base import (
-    BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, attempt, check_options,
-    cut_off, neutralise,
+    REASONING_LEAD, BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, SentPrompt,
+    attempt, check_options, cut_off, neutralise,
 )
 
 __all__ = ["FakeBackend", "Call", "prompt_text", "from_spec"]
@@ -66,6 +72,7 @@ __all__ = ["FakeBackend", "Call", "prompt_text", "from_spec"]
 Answer = Union[str, float, dict, list, tuple]
 ChoiceScript = Union[Callable[[str, list], Answer], Mapping[str, Answer], None]
 TextScript = Union[Callable[[str, dict], str], Mapping[str, str], None]
+ReasoningScript = Union[Callable[[str, ChoiceRequest], str], Mapping[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -86,12 +93,14 @@ class FakeBackend:
     """A :class:`~skilldsl.runtime.backends.base.Backend` answering from a script (see module doc)."""
 
     cacheable = False  # scripted answers are not the model's: never stored under a model's key
+    reasoning = True   # serves choice requests with think > 0 (base.serve_choices)
 
     def __init__(self, choices: ChoiceScript = None, texts: TextScript = None, *,
                  default_choice: Answer | None = None, confidence: float = 0.9,
-                 fail: int = 0, truncate_over: int | None = None, name: str = "fake"):
+                 fail: int = 0, truncate_over: int | None = None, name: str = "fake",
+                 reasonings: ReasoningScript = None):
         self.name = name
-        self._choices, self._texts = choices, texts
+        self._choices, self._texts, self._reasonings = choices, texts, reasonings
         self.default_choice = default_choice
         self.confidence = confidence
         self.fail = fail
@@ -139,6 +148,11 @@ class FakeBackend:
         """Whitespace words stand in for tokens."""
         return len(text.split())
 
+    def sent_prompt(self, request) -> SentPrompt:
+        """What the scripts read for ``request`` (:func:`prompt_text`), in words (``base.sent_prompt``)."""
+        text = prompt_text(request.messages)
+        return SentPrompt(text, self.count_tokens(text), self._truncated(text))
+
     # ---------------------------------------------------------------- internals
     def _record(self, method: str, requests) -> None:
         self.calls.append(Call(method, tuple(requests)))
@@ -150,13 +164,20 @@ class FakeBackend:
         text = prompt_text(request.messages)
         options = list(request.options)
         check_options(options, self.count_tokens)
-        answer = _lookup(self._choices, text, options)
+        reasoning = self._reason(text, request) if request.think else None
+        read = text if reasoning is None else text + "\n" + reasoning + REASONING_LEAD
+        answer = _lookup(self._choices, read, options)
         if answer is None:
             answer = self.default_choice if self.default_choice is not None else options[0]
         probs = self._distribution(answer, options)
         logprobs = tuple(math.log(max(p, 1e-12)) for p in probs)
-        return ChoiceResult(logprobs, tokens_in=self.count_tokens(text), tokens_out=1,
-                            truncated=self._truncated(text))
+        return ChoiceResult(logprobs, tokens_in=self.count_tokens(text), tokens_out=1 + self.count_tokens(reasoning or ""),
+                            truncated=self._truncated(text), reasoning=reasoning)
+
+    def _reason(self, text: str, request: ChoiceRequest) -> str:
+        """The scripted reasoning: neutralised, cut to ``think`` words."""
+        written = _lookup(self._reasonings, text, request)
+        return " ".join(neutralise(str(written or "")).split()[:request.think])
 
     def _distribution(self, answer: Answer, options: list) -> list[float]:
         if isinstance(answer, dict):
@@ -191,22 +212,24 @@ class FakeBackend:
         return self.truncate_over is not None and self.count_tokens(text) > self.truncate_over
 
 
-_SCRIPT_KEYS = ("choices", "texts", "default_choice", "confidence")
+_SCRIPT_KEYS = ("choices", "texts", "default_choice", "confidence", "reasonings")
 
 
 def from_spec(spec, *, script: "str | None" = None, choices: ChoiceScript = None, texts: TextScript = None,
               default_choice: Answer | None = None, confidence: "float | None" = None,
-              truncate_over: int | None = None) -> FakeBackend:
+              truncate_over: int | None = None, reasonings: ReasoningScript = None) -> FakeBackend:
     """The registered backend ``fake`` (see :mod:`.registry`): the model ``spec`` is ignored;
-    ``script`` is a JSON file of ``choices``, ``texts``, ``default_choice`` and ``confidence``
+    ``script`` is a JSON file of ``choices``, ``texts``, ``default_choice``, ``confidence`` and ``reasonings``
     (an option given as well wins over the file)."""
-    given = {"choices": choices, "texts": texts, "default_choice": default_choice, "confidence": confidence}
+    given = {"choices": choices, "texts": texts, "default_choice": default_choice, "confidence": confidence,
+             "reasonings": reasonings}
     loaded = _read_script(script) if script is not None else {}
     merged = {**loaded, **{k: v for k, v in given.items() if v is not None}}
     if confidence is not None and _confidence_problem(confidence):
         raise BackendError(f"fake backend: {_confidence_problem(confidence)}")
     return FakeBackend(merged.get("choices"), merged.get("texts"), default_choice=merged.get("default_choice"),
-                       confidence=float(merged.get("confidence", 0.9)), truncate_over=truncate_over)
+                       confidence=float(merged.get("confidence", 0.9)), truncate_over=truncate_over,
+                       reasonings=merged.get("reasonings"))
 
 
 def _read_script(path) -> dict:
@@ -231,7 +254,7 @@ def _script_problem(script: Any) -> "str | None":
     if unknown is None or unknown:
         return (f"must be a JSON object of {', '.join(_SCRIPT_KEYS)}"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
-    for key in ("choices", "texts"):
+    for key in ("choices", "texts", "reasonings"):
         if script.get(key) is not None and not isinstance(script[key], dict):
             return f"{key} must be a JSON object of text -> answer, not {type_name(script[key])}"
     return _confidence_problem(script.get("confidence", 0.9))

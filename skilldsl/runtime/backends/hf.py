@@ -8,6 +8,8 @@ lives in one module per concern, each a mixin of it:
 - ``hf_choice.ChoiceScoring``: ``choice_logprobs`` (one forward per micro-batch, multi-token
   options on the prompt's KV cache, shared-prefix KV reuse across requests);
 - ``hf_batch.MicroBatching``: left padding, token-budget micro-batches, halving on out-of-memory;
+- ``hf_reason.ReasonedChoice``: choice requests with a reasoning phase (``think`` > 0), on the
+  prompt's KV cache;
 - ``hf_generate.ConstrainedGeneration``: ``generate`` under regex / JSON-schema constraints
   (outlines_core indexes, compiled once and cached on disk).
 
@@ -22,12 +24,13 @@ from .hf_batch import MicroBatching
 from .hf_choice import ChoiceScoring, _Prefix
 from .hf_generate import ConstrainedGeneration
 from .hf_prompt import TRUNCATE_POLICIES, PromptEncoding
+from .hf_reason import ReasonedChoice
 from .models import DEFAULT_MODEL, load_model, pick_device, pick_dtype, resolve_model
 
 __all__ = ["TransformersBackend", "TRUNCATE_POLICIES", "from_spec"]
 
 
-class TransformersBackend(PromptEncoding, ChoiceScoring, MicroBatching, ConstrainedGeneration):
+class TransformersBackend(PromptEncoding, ChoiceScoring, ReasonedChoice, MicroBatching, ConstrainedGeneration):
     """A :class:`~skilldsl.runtime.backends.base.Backend` on a local transformers model.
 
     ``model``: ``None`` (the embedded SmolLM2 judge), a Hugging Face id, a directory or a
@@ -42,6 +45,8 @@ class TransformersBackend(PromptEncoding, ChoiceScoring, MicroBatching, Constrai
     the plain path to 1e-4); on bf16 the 100 LLMBar Natural pairs run faster with it (figures in
     the README, ``python benchmarks/bench_llmbar.py --compare-prefix-reuse``). The weights load on first use.
     """
+
+    reasoning = True  # serves choice requests with think > 0 (base.serve_choices, hf_reason)
 
     def __init__(self, model=None, device=None, dtype=None, batch_size=None, max_context=None,
                  *, truncate: str = "middle", constraint_cache: bool = True, prefix_reuse: bool = True,

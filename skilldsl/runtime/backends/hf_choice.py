@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from functools import partial
 
-from .base import ChoiceRequest, ChoiceResult, RequestError, attempt, check_options
+from .base import ChoiceRequest, ChoiceResult, RequestError, attempt, check_options, served_apart
 from .hf_batch import unservable
 from .prefix import prefix_groups
 
@@ -67,9 +67,12 @@ class ChoiceScoring:
     """``choice_logprobs``: one forward per micro-batch, prefixes shared across requests."""
 
     def choice_logprobs(self, requests: list[ChoiceRequest]) -> list[ChoiceResult]:
-        """Log-probability of each option as the whole answer, one forward per micro-batch."""
+        """Log-probability of each option as the whole answer, one forward per micro-batch
+        (requests with ``think`` > 0: after the judge's reasoning, ``hf_reason``)."""
         if not requests:
             return []
+        if any(r.think for r in requests):
+            return served_apart(requests, lambda r: r.think > 0, self._reasoned_choices, self.choice_logprobs)
         prepared = [attempt(r, self._prepare_choice, unservable()) for r in requests]
         items = [p for p in prepared if isinstance(p, _Choice)]
         out: list[ChoiceResult | None] = [None] * len(items)

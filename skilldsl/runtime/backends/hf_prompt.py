@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TextOnlyChat, any_of
+from .base import GenerateRequest, RequestError, SentPrompt, TextOnlyChat, any_of
 
 __all__ = ["PromptEncoding", "TRUNCATE_POLICIES"]
 
@@ -96,6 +96,20 @@ class PromptEncoding:
             messages[longest]["content"] = self._cut_text(messages[longest]["content"], excess)
             ids = self._render_ids(messages)
         return (ids if len(ids) <= limit else _cut(ids, len(ids) - limit, self.truncate)), True
+
+    def sent_prompt(self, request) -> SentPrompt:
+        """The prompt the model is fed for ``request`` (``base.sent_prompt``): prepared by the code that
+        serves it (its chat template, its room for the answer, its truncation), decoded."""
+        if isinstance(request, GenerateRequest):
+            prepare = self._prepare_generation
+        elif request.think:
+            prepare = getattr(self, "_prepare_thought", None)
+            if prepare is None:
+                raise RequestError(f"reasoning not supported by backend {self.name}")
+        else:
+            prepare = self._prepare_choice
+        item = prepare(request)
+        return SentPrompt(self.tokenizer.decode(item.prompt), len(item.prompt), bool(item.truncated))
 
     def _cut_text(self, text: str, n_tokens: int) -> str:
         ids = self._plain(text)

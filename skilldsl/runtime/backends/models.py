@@ -32,6 +32,7 @@ __all__ = [
     "pick_device",
     "pick_dtype",
     "load_model",
+    "model_directory",
 ]
 
 
@@ -340,6 +341,21 @@ def load_model(resolved: ResolvedModel, device: str, dtype, *, convert_cache: bo
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model
+
+
+def model_directory(resolved: ResolvedModel, dtype) -> Path:
+    """A directory of plain weights and tokenizer for ``resolved``, for engines that load only those
+    (vLLM): a model directory as it is; for a GGUF file, its converted copy at ``dtype`` (the one
+    :func:`load_model` keeps), converted now if there is none yet. A Hugging Face id is returned as
+    given (the engine resolves it)."""
+    if not resolved.gguf_file:
+        return Path(resolved.path)
+    converted = _converted_dir(resolved, dtype)
+    if not converted.is_dir() or _damage(converted) is not None:
+        load_model(resolved, "cpu", dtype)  # converts and saves (or replaces a damaged copy)
+    if not converted.is_dir():
+        raise BackendError(f"could not write a converted copy of {resolved.model_id} under {converted.parent}")
+    return converted
 
 
 def _from_pretrained(path: str, kwargs: dict, dtype, resolved: ResolvedModel):

@@ -10,8 +10,9 @@ request reaches the model (a factory taking ``**options`` accepts any).
 
 Where names come from, in the order a name is looked up:
   - :func:`register` calls (a ``--plugin`` module, or the user's code, before the skill loads);
-  - the built-ins: ``transformers`` (the default) and ``fake`` (the scripted backend of tests
-    and demos);
+  - the built-ins: ``transformers`` (the default), ``vllm`` (vLLM in this process; needs the
+    ``[vllm]`` extra), ``openai`` (a chat-completions server: vLLM, SGLang...) and ``fake`` (the
+    scripted backend of tests and demos);
   - the ``skilldsl.backends`` entry-point group of installed packages: ``vllm =
     "skilldsl_vllm:from_spec"`` names the factory, imported only when that name is used.
 
@@ -35,6 +36,8 @@ ENTRY_POINT_GROUP = "skilldsl.backends"
 _BUILTINS = {
     "transformers": "skilldsl.runtime.backends.hf:from_spec",
     "fake": "skilldsl.runtime.backends.fake:from_spec",
+    "openai": "skilldsl.runtime.backends.openai:from_spec",
+    "vllm": "skilldsl.runtime.backends.vllm:from_spec",
 }
 _REGISTERED: dict[str, Callable] = {}
 
@@ -85,13 +88,18 @@ def names() -> list[str]:
 
 def factory(name: str) -> Callable:
     """The factory of backend ``name``; :class:`BackendConfigError` naming the registered
-    ones if there is none."""
+    ones if there is none, or saying what to install for a built-in whose module's
+    ``unavailable()`` gives a reason (``vllm`` without vLLM)."""
     if name in _REGISTERED:
         return _REGISTERED[name]
     target = _BUILTINS.get(name) if isinstance(name, str) else None
     if target is not None:
         module, attribute = target.split(":")
-        return getattr(importlib.import_module(module), attribute)
+        module = importlib.import_module(module)
+        missing = getattr(module, "unavailable", lambda: None)()  # an optional engine not installed
+        if missing:
+            raise BackendConfigError(missing)
+        return getattr(module, attribute)
     point = _entry_points().get(name) if isinstance(name, str) else None
     if point is None:
         raise BackendConfigError(unknown(name))
@@ -131,7 +139,12 @@ def create(name: str, spec: ModelSpec, **options: Any):
 def _bad_options(name: str, make: Callable, options: Mapping[str, Any]) -> str:
     params = list(inspect.signature(make).parameters.values())[1:]
     takes = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    wrong = sorted(set(options) - set(takes)) or sorted(options)
+    wrong = sorted(set(options) - set(takes))
+    missing = [p.name for p in params if p.name in takes and p.default is p.empty and p.name not in options]
+    if missing and not wrong:  # e.g. openai's base_url
+        return (f"backend {name!r} needs the option {', '.join(map(repr, missing))} "
+                f"(--backend-option {missing[0]}=...)")
+    wrong = wrong or sorted(options)
     return (f"backend {name!r} takes no option {', '.join(map(repr, wrong))}; "
             f"its options: {', '.join(takes) if takes else 'none'}")
 
