@@ -107,6 +107,33 @@ def test_a_check_over_a_hidden_input_shows_a_plain_value_and_no_reason():
     assert tool_output(program, "a_match", Outcome(na("reference SECRET has no letter"))) == "a_match: na"
 
 
+DERIVED = """\
+skill: derived
+mode: pointwise
+inputs:
+  prompt: text
+  response: text
+  reference: {type: text, visibility: reference}
+evidence:
+  first_line:
+    run: result = reference.splitlines()[0]
+    uses: [reference]
+  matches:
+    check: ref.match(response, first_line)
+reward: 1.0
+"""
+
+
+def test_a_check_over_an_evidence_of_the_reference_hides_it_too(tmp_path):
+    # `matches` reads no hidden input itself, but its argument is computed from the reference: its
+    # reason and any non-plain value would show the reference
+    (tmp_path / "derived.skill").write_text(DERIVED)
+    program = skilldsl.compile(str(tmp_path / "derived.skill"))
+    assert tool_output(program, "matches", Outcome(na("reference SECRET has no letter"))) == "matches: na"
+    assert "SECRET" not in tool_output(program, "matches", Outcome(ok("SECRET")))
+    assert tool_output(program, "matches", Outcome(ok(False))) == "matches: ok false"
+
+
 # -- the protocol --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("turn, action", [

@@ -204,3 +204,29 @@ def test_a_pair_label_names_the_better_response(tmp_path: Path) -> None:
     page = _report(tmp_path, rows, "md", mode="pairwise")
     row = next(line for line in page.splitlines() if line.startswith("| [p1](#trace-1)"))
     assert " is better |" in row
+
+
+HOSTILE = "x</pre></details><script>alert(1)</script>\n```\n# forged heading\n<details open>"
+
+
+def test_a_hostile_id_or_trace_stays_text_in_the_html_report(tmp_path: Path) -> None:
+    # the item id (the data) and a trace's text (the response, the judge's reasoning) are adversaries
+    from skilldsl.eval.report import _html_traces
+
+    rows = [dict(BEST_OF[1], id=HOSTILE)]
+    page = _report(tmp_path, rows, "html")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert page.count("<details") == page.count("</details>") == 1
+    section = _html_traces([("trace-1", HOSTILE, "reasoning: " + HOSTILE)])
+    assert "<script>" not in section and section.count("</details>") == 1 and section.count("</pre>") == 1
+
+
+def test_a_trace_that_writes_a_code_fence_stays_inside_its_block_in_markdown() -> None:
+    from skilldsl.eval.report import _md_traces
+
+    text = "reasoning: " + HOSTILE + "\n````\n# another"
+    page = _md_traces([("trace-1", "q1 (all): tie", text)])
+    fence = page.splitlines()[2]
+    assert set(fence) == {"`"} and len(fence) == 5  # longer than the response's longest run (4)
+    inside = page.split(fence + "\n", 1)[1]
+    assert inside.index("\n" + fence) == len(text)  # the block closes after the whole trace, not before

@@ -63,9 +63,11 @@ def run(args: Any) -> int:
     with reserved_stdout() as stdout:
         skill = load_skill(args)
         results, prompts = _explain(skill, [s for _, s in rows], args.prompts)
+        per_sample: dict = {}
+        for p in prompts:  # grouped once: DATA may hold many samples
+            per_sample.setdefault(p.sample, []).append(p)
         for (line, _), result in zip(rows, results):
-            mine = [p for p in prompts if p.sample == line[0]]
-            print(_render(args, skill, line, result, mine), file=stdout)
+            print(_render(args, skill, line, result, per_sample.get(line[0], [])), file=stdout)
     return 1 if any(r.status == "error" for r in results) else 0
 
 

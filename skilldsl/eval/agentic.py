@@ -30,7 +30,8 @@ are read only from the model's own turn of this step (the ``Generation`` text), 
 transcript, so a response that writes ``final A`` or a forged tool output is not an action. (A
 model that *copies* such text into its own turn is fooled: that is the loop's weakness, measured
 by the benchmark, not something a parser can undo.) Tool outputs never show a ``reference`` input:
-an evidence that reads one shows only a yes/no or number value and no reason.
+an evidence that reads one, itself or through its dependencies, shows only a yes/no or number value
+and no reason.
 """
 from __future__ import annotations
 
@@ -372,7 +373,7 @@ def tool_output(program, name: str, outcome) -> str:
     if outcome is None:
         return f"{name}: error (not computed)"
     value = outcome.value
-    hidden = any(not _visible(program.inputs.get(n, {})) for n in _reads(program.evidence[name]))
+    hidden = any(not _visible(program.inputs.get(n, {})) for n in _reads(program, name))
     if value.is_ok:
         shown = plain(value.value)
         if hidden and not (shown is None or isinstance(shown, (bool, int, float))):
@@ -385,25 +386,31 @@ def tool_output(program, name: str, outcome) -> str:
 def run_evidence(skill, wanted: list) -> list:
     """The outcome of each ``(validated inputs, evidence name)``: computed by the runtime's own
     evidence code and scheduler (dependencies included), every verifier call of the list in one wave."""
-    from ..runtime.evidence import compute
-    from ..runtime.executor import JobRunner, Row
+    from ..runtime.executor import Executor, Row
     from ..runtime.scheduler import Scheduler
 
-    program = skill.program
-    rows = [Row(program, inputs) for inputs, _ in wanted]
-    sched = Scheduler(lambda row, name: compute(row, program.evidence[name], row.locals))
+    executor = Executor(skill.program, skill.backend)  # its evidence coroutines and job runner (retries)
+    rows = [Row(skill.program, inputs) for inputs, _ in wanted]
+    sched = Scheduler(executor.evidence_task)
     for row, (_, name) in zip(rows, wanted):
         sched.demand(row, name)
-    runner = JobRunner(skill.backend, program.doc.get("settings", {}).get("retries", 1))
     sched.run_ready()
     while sched.jobs:
-        sched.dispatch(runner)
+        sched.dispatch(executor.runner)
         sched.run_ready()
     return [row.outcomes.get(name) for row, (_, name) in zip(rows, wanted)]
 
 
-def _reads(node: dict) -> set:
-    return set(node.get("reads", ())) | set(node.get("body", {}).get("reads", ())) | set(node.get("uses", ()))
+def _reads(program, name: str, seen: frozenset = frozenset()) -> set:
+    """The inputs evidence ``name`` reads, itself or through the evidence it depends on (a check over
+    an evidence computed from the reference is computed from the reference)."""
+    node = program.evidence[name]
+    body = node.get("body", {})
+    out = set(node.get("reads", ())) | set(body.get("reads", ())) | set(node.get("uses", ()))
+    for dep in (set(node.get("deps", ())) | set(body.get("deps", ()))) - seen - {name}:
+        if dep in program.evidence:
+            out |= _reads(program, dep, seen | {name})
+    return out
 
 
 def _reward_id(skill_id: str, max_steps: int, step_tokens: int) -> str:

@@ -6,6 +6,7 @@ two small renderers turn it into Markdown or HTML, so both formats always say th
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from dataclasses import fields
 from pathlib import Path
@@ -232,8 +233,14 @@ def _md_cell(value) -> str:
 
 
 def _md_traces(traces: list) -> str:
-    return "\n".join(f"<a id=\"{anchor}\"></a>**{_md_cell(title)}**\n\n```\n{text}\n```\n"
+    return "\n".join(f"<a id=\"{anchor}\"></a>**{_md_cell(title)}**\n\n{_fence(text)}\n{text}\n{_fence(text)}\n"
                      for anchor, title, text in traces)
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``: a response that writes ``` cannot
+    close the block and turn the rest of its trace into markdown."""
+    return "`" * max([3] + [len(run) + 1 for run in re.findall(r"`{3,}", text)])
 
 
 def _md_kv(rows: list) -> str:

@@ -168,13 +168,14 @@ def serve_choices(backend, requests: list) -> list:
 def served_apart(requests: list, picked: Callable, serve_picked: Callable, serve_rest: Callable) -> list:
     """The results of ``requests`` in their order: those ``picked(request)`` selects served by
     ``serve_picked``, the others by ``serve_rest``, one call each (none for no requests)."""
-    chosen = [r for r in requests if picked(r)]
-    rest = [r for r in requests if not picked(r)]
+    flags = [bool(picked(r)) for r in requests]
+    chosen = [r for r, f in zip(requests, flags) if f]
+    rest = [r for r, f in zip(requests, flags) if not f]
     results = [list(serve(part)) if part else [] for serve, part in ((serve_picked, chosen), (serve_rest, rest))]
     if [len(r) for r in results] != [len(chosen), len(rest)]:
         raise BackendError(f"the backend returned {sum(map(len, results))} results for {len(requests)} requests")
     served = [iter(r) for r in results]
-    return [next(served[0] if picked(r) else served[1]) for r in requests]
+    return [next(served[0] if f else served[1]) for f in flags]
 
 
 def check_options(options, n_tokens) -> None:

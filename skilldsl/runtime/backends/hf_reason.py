@@ -134,6 +134,7 @@ class ReasonedChoice:
         import torch
 
         blocked, ends = self._reasoning_masks()
+        blocked = torch.tensor(blocked, dtype=torch.long, device=self.device)  # once, not per step
         written: list[list[int]] = [[] for _ in rows]
         active = [t.think > 0 for t in rows]
         draws = [_generator(t, self.device) for t in rows]
