@@ -25,6 +25,23 @@ from typing import Any
 from _results import percentile, save_report  # benchmarks/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
+def gsm8k_parser(description: str, out: str) -> argparse.ArgumentParser:
+    """The options of a GSM8K benchmark: ``--data DIR`` (default ``../shared/bench``) and
+    ``--out`` (default ``benchmarks/results/<out>``)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "bench")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / out)
+    return ap
+
+
+def has_gsm8k(data: Path) -> bool:
+    """Whether ``data`` holds GSM8K; when not, says so on stderr (the caller exits 2)."""
+    if (data / "gsm8k" / "test.jsonl").exists():
+        return True
+    print(f"no GSM8K data under {data} (use --data DIR)", file=sys.stderr)
+    return False
+
+
 def load_graded(data: Path, limit: int | None) -> list[dict[str, Any]]:
     """One dict per graded solution: question, model, solution, reference, is_correct."""
     from skilldsl.eval import read_dataset
@@ -115,15 +132,12 @@ def report(name: str, summary: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 2 when the data is missing."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "bench")
+    ap = gsm8k_parser(__doc__.splitlines()[0], "math.json")
     ap.add_argument("--limit", type=int, default=None, help="only the first N graded solutions")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cas-sample", type=int, default=300, help="solutions to run through math-verify alone")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "math.json")
     args = ap.parse_args(argv)
-    if not (args.data / "gsm8k" / "test.jsonl").exists():
-        print(f"no GSM8K data under {args.data} (use --data DIR)", file=sys.stderr)
+    if not has_gsm8k(args.data):
         return 2
     sys.path.insert(0, str(REPO))
     from skilldsl.verifiers.pool import WorkerPool

@@ -12,7 +12,6 @@ Rewards, statuses and reasons must be identical line for line. Writes ``benchmar
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -24,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from _results import save_report  # benchmarks/ is on sys.path when run as a script
-from bench_math import load_graded
+from bench_math import gsm8k_parser, has_gsm8k, load_graded
 
 REPO = Path(__file__).resolve().parents[1]
 SKILL = str(REPO / "skills" / "math_answer.skill")
@@ -68,15 +67,12 @@ def check(plain: dict, other: dict) -> dict:
 
 def main(argv: "list[str] | None" = None) -> int:
     """Run the benchmark; exit 2 without the data, 1 when a Ray run differs from the plain run."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "bench")
+    ap = gsm8k_parser(__doc__.splitlines()[0], "ray.json")
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ray.json")
     args = ap.parse_args(argv)
-    if not (args.data / "gsm8k" / "test.jsonl").exists():
-        print(f"no GSM8K data under {args.data} (use --data DIR)", file=sys.stderr)
+    if not has_gsm8k(args.data):
         return 2
     sys.path.insert(0, str(REPO))
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from typing import Any, Iterable, Iterator
 
 from .data import json_text
@@ -37,6 +38,7 @@ RESULT_FIELDS = ("reward", "status", "reason", "reward_id", "tokens_in", "tokens
 JSON_FIELDS = ("scores", "caught", "trace")  # nested values of varying types: JSON text in Arrow
 OPTIONAL_FIELDS = ("scores", "best", "caught")  # Result.to_dict writes these only when set
 MODEL_KINDS = ("ask", "route", "reward_model")  # evidence kinds that run a model
+JOIN_TIMEOUT = 10.0  # seconds for a named cluster to answer: ray.init has no timeout and retries for minutes
 
 
 def score(data: Any, skill: Any, *, backend: Any = None, backend_options: "dict | None" = None,
@@ -94,10 +96,26 @@ def score_lines(rows: list, skill: Any, **options: Any) -> Iterator[dict]:
 
 def start(address: "str | None" = None) -> None:
     """Join the Ray cluster at ``address`` (default: ``$RAY_ADDRESS``, else start a local Ray),
-    unless this process already joined one."""
+    unless this process already joined one; ``ConnectionError`` when nothing answers there within
+    :data:`JOIN_TIMEOUT` seconds."""
     ray = _ray()
     if not ray.is_initialized():
+        _answers(address or os.environ.get("RAY_ADDRESS"))
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+
+
+def _answers(address: "str | None", timeout: float = JOIN_TIMEOUT) -> None:
+    """Raise ``ConnectionError`` unless something accepts a connection at ``address``
+    (``host:port``, ``ray://host:port``) within ``timeout`` seconds: ``ray.init`` given an address
+    where no cluster runs retries for many minutes. ``auto``, ``local``, a bare host and no
+    address at all are left to Ray."""
+    host, colon, port = (address or "").split("://", 1)[-1].rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"no answer within {timeout:g} s ({exc.strerror or exc})") from None
 
 
 def write(results: Any, path: str) -> None:

@@ -48,16 +48,7 @@ def raises(response):
     return True
 '''
 
-PROBE_SKILL = """skill: ray_probe
-mode: pointwise
-inputs: {prompt: text, response: text}
-evidence:
-  good:
-    check: raytest.survives(response)
-  sound:
-    check: raytest.raises(response)
-reward: 1 if good and sound else 0
-"""
+PROBE_SKILL = ROOT / "tests" / "fixtures" / "ray" / "ray_probe.skill"  # checks raytest.survives and raytest.raises
 
 PROBE_ROWS = [{"id": f"p{i}", "prompt": "Say something.",
                "response": ("good " if i % 2 else "bad ") + ("KILL" if i == 12 else "BOOM" if i == 7 else "")}
@@ -81,12 +72,10 @@ def probe(tmp_path_factory, ray_local) -> dict:
     arm = folder / "kill.arm"
     plugin = folder / "raytest_plugin.py"
     plugin.write_text(PLUGIN.format(arm=str(arm)), encoding="utf-8")
-    skill = folder / "ray_probe.skill"
-    skill.write_text(PROBE_SKILL, encoding="utf-8")
     from skilldsl.compiler import import_plugins
 
     import_plugins([str(plugin)])
-    return {"skill": str(skill), "plugin": str(plugin), "arm": arm}
+    return {"skill": str(PROBE_SKILL), "plugin": str(plugin), "arm": arm}
 
 
 def _jsonl(path: Path, rows: list, extra_lines: tuple = ()) -> str:
@@ -192,6 +181,24 @@ def test_unknown_backend_fails_before_any_actor(ray_local) -> None:
 
     with pytest.raises(BackendConfigError):
         on_ray.score(MATH_ROWS, "math_answer", backend="no-such-engine")
+
+
+@ray_only
+def test_address_where_no_cluster_answers_is_one_line_error(monkeypatch, tmp_path: Path, capsys) -> None:
+    """Hostile: ``--address`` naming a port nothing listens on (ray.init alone retries it for
+    minutes) is a one-line error at once, and no Ray is started or joined."""
+    import socket
+
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a fresh `skilldsl score` process
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init was called"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"  # closed again: refused
+    data = _jsonl(tmp_path / "rows.jsonl", MATH_ROWS[:2])
+    assert main(["score", "math_answer", data, "--ray", "--address", address, "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: cannot start or join Ray at {address}: no answer within 10 s (Connection refused)"]
 
 
 def test_without_ray_one_line_error(monkeypatch, tmp_path: Path, capsys) -> None:

@@ -138,7 +138,7 @@ def _score_on_ray(args: Any, skill: Any, rows: list, stdout: Any, start: float) 
         try:
             counts, tokens = _write_records(on_ray.score_lines(rows, skill, **options), out)
         except Exception as exc:  # noqa: BLE001 - a batch that failed on every retry: Ray's error, first line
-            return user_error(f"the Ray run stopped: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+            return user_error(f"the Ray run stopped: {(str(exc).strip() or type(exc).__name__).splitlines()[0]}")
     _summary(counts, tokens, time.perf_counter() - start)
     return 1 if counts.get("error") else 0
 
