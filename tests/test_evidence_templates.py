@@ -85,6 +85,16 @@ def test_a_weight_reaches_the_reward_id() -> None:
     assert base.reward_id != reweighted.reward_id
 
 
+_ITEMS_BY_HAND = """  %s_items:
+    each: checklist
+    ask:
+      user: |
+        Request: {{ prompt }}
+        Response: {{ %s }}
+        Criterion: {{ item }}
+        Does the response meet the criterion? Answer yes or no.
+    answer: choice(yes, no)
+"""
 _HAND_WRITTEN_SIDES = '''evidence:
   a_math:
     check: math.equivalent(a, reference)
@@ -94,25 +104,7 @@ _HAND_WRITTEN_SIDES = '''evidence:
     check: ref.match(a, reference)
   b_match:
     check: ref.match(b, reference)
-  a_items:
-    each: checklist
-    ask:
-      user: |
-        Request: {{ prompt }}
-        Response: {{ a }}
-        Criterion: {{ item }}
-        Does the response meet the criterion? Answer yes or no.
-    answer: choice(yes, no)
-  b_items:
-    each: checklist
-    ask:
-      user: |
-        Request: {{ prompt }}
-        Response: {{ b }}
-        Criterion: {{ item }}
-        Does the response meet the criterion? Answer yes or no.
-    answer: choice(yes, no)
-'''
+''' + "".join(_ITEMS_BY_HAND % (side, side) for side in "ab")
 
 
 def test_reward_judge_written_with_templates_keeps_its_ir_and_reward_id() -> None:

@@ -45,6 +45,10 @@ class _Scope:
 
 # locals, `files` and the expression keywords: an input or evidence with such a name could not be read
 _RESERVED = frozenset({"item", "index", "candidate", "files", "if", "else", "and", "or", "not", "true", "false", "na"})
+# swap mirrors a 3-label choice by exchanging its first and last labels (runtime/evidence.py _mirror):
+# the labels of a and b must sit there, the tie between. What gives a misplaced tie away:
+_SIDE_WORDS = frozenset({"a", "b", "1", "2", "first", "second", "left", "right"})
+_TIE_WORDS = frozenset({"tie", "equal", "same", "draw", "neither", "both", "none"})
 
 
 def lookup_verifier(name: str):
@@ -278,11 +282,17 @@ class _Checker:
             self.out.error(span, f"swap: each: [{', '.join(ev.each)}] judges each input alone, so there is "
                            "no order of a and b to cancel (and mirroring the labels would be wrong); drop swap")
         elif ev.answer.type != "choice" or len(ev.answer.labels) not in (2, 3):
-            self.out.error(span, "swap needs a choice of 2 labels (A, B) or 3 (A, B, tie): "
-                           "the first two are exchanged when a and b are")
+            self.out.error(span, "swap needs a choice of 2 labels (A, B) or 3 (A, tie, B): "
+                           "the first and last are exchanged when a and b are")
+        elif len(ev.answer.labels) == 3 and _tie_misplaced(ev.answer.labels):
+            first, middle, last = ev.answer.labels
+            self.out.error(ev.answer.span or span, f"swap exchanges the first and last labels, so "
+                           f"choice({first}, {middle}, {last}) would read the swapped order's {first} as "
+                           f"{last}: put the labels of a and b first and last, choice({first}, {last}, {middle})")
         elif not {"a", "b"} <= {r.name for t in ev.prompt.values() for r in t.refs}:
-            self.out.warning(span, f"swap: the prompt of '{ev.name}' does not show both a and b, "
-                             "so exchanging them changes nothing")
+            self.out.warning(span, f"swap: the prompt of '{ev.name}' does not show both a and b, yet the "
+                             "swapped order's labels are mirrored: it shows the other response alone, or "
+                             "(neither shown) averages every verdict to even odds; show both or drop swap")
 
     def check_backends(self) -> None:
         """A model's ``backend:`` must be registered where the skill is built (built-in, a
@@ -775,3 +785,12 @@ _TYPERS = {
     Cond: _Checker.type_cond,
     Call: _Checker.type_call,
 }
+
+
+def _tie_misplaced(labels: tuple) -> bool:
+    """Whether a 3-label choice reads as (side, side, tie): its middle label names a response (B,
+    second, or the first label's next letter: Response A, Response B) or its last is a tie word."""
+    first, middle, last = (label.casefold() for label in labels)
+    next_of_first = (0 < len(first) == len(middle) and first[:-1] == middle[:-1]
+                     and ord(middle[-1]) == ord(first[-1]) + 1)
+    return middle in _SIDE_WORDS or next_of_first or last in _TIE_WORDS

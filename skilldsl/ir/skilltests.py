@@ -1,5 +1,5 @@
 """The ``tests`` field of a compiled skill: what compiler (lowering) and runtime (``skilldsl test``)
-both read. Tests sit outside the reward id (:data:`skilldsl.ir.program.NOT_HASHED`): changing
+both read. Tests sit outside the reward id (`_NOT_HASHED` in :mod:`skilldsl.ir.program`): changing
 only a skill's tests does not change the reward it computes, so its id stays.
 
 An IR test is ``{"name", "line", "sample", "expect"}`` plus ``"about"`` and ``"judge"`` when given;
