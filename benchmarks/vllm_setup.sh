@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a virtualenv with skilldsl and the CPU build of vLLM (re-runnable; idempotent).
 #
-#   bash benchmarks/vllm_setup.sh [VENV]          # default /work/venv-vllm
+#   bash benchmarks/vllm_setup.sh [VENV]          # default .venv-vllm in the checkout (git-ignored)
 #   . VENV/bin/activate && python -m pytest -q -m vllm
 #
 # Why a script and not only `pip install -e '.[vllm]'`:
@@ -16,9 +16,9 @@
 # guard because the engine spawns processes) are the vllm backend's defaults; see docs/internals.md.
 set -euo pipefail
 
-VENV="${1:-/work/venv-vllm}"
 PYTHON="${PYTHON:-python3.11}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="${1:-$ROOT/.venv-vllm}"
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)

@@ -10,12 +10,15 @@ template is ChatML over those tokens. It returns what vLLM returns: ``logprobs.c
 assistant turn, ``n`` sampled answers, ``usage``, ``/v1/models`` and ``/tokenize``.
 
 Faults: ``server.faults`` is a queue, one fault taken per chat request (``"429"``, ``"429-wait"``
-with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"hang"``, ``"garbage"``); ``server.modes`` applies to
+with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"hang"``, ``"garbage"``, and three bodies that never
+end: ``"huge"`` declares a terabyte, ``"flood"`` declares no length, ``"drip"`` sends a byte every
+50 ms; each streams until the client hangs up); ``server.modes`` applies to
 every request (``"no-logprobs"``, ``"ignore"``: answer ``maybe`` whatever the constraint,
 ``"length"``: stop every generation after two characters with ``finish_reason: length``, ``"slow"``:
 take 50 ms, ``"drop"``: close each connection after its answer, unannounced, as an idle keep-alive
 timeout does). ``server.max_in_flight`` is the most chat requests it answered at once.
-``server.bodies`` / ``server.headers`` record what arrived.
+``server.bodies`` / ``server.headers`` record what arrived. A wrong API key is refused with HTTP 401
+quoting the ``Authorization`` header it got, as some servers do.
 """
 from __future__ import annotations
 
@@ -88,6 +91,8 @@ class FakeOpenAIServer:
             self._released.wait(self.hang_seconds)
         if fault == "garbage":
             return 200, {}, None
+        if fault in _ENDLESS:
+            return 200, {}, fault
         messages = body["messages"]
         prompt = "\n".join(m["content"] for m in messages)
         labels = _labels(body) or (self.labels if body.get("logprobs") else None)
@@ -206,7 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.bodies.append(body)
             state.headers.append(dict(self.headers))
         if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
-            return self._send(401, {}, {"error": {"message": "invalid api key"}})
+            said = self.headers.get("Authorization")
+            return self._send(401, {}, {"error": {"message": f"invalid api key in {said!r}"}})
         if self.path == "/tokenize":
             return self._send(200, {}, {"count": len(toy_tokens(body.get("prompt", "")))})
         if self.path != "/v1/chat/completions":
@@ -226,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # close the kept-alive connection without saying so
 
     def _send(self, status: int, headers: dict, payload) -> None:
+        if payload in _ENDLESS:
+            return self._endless(payload)
         data = b'{"choices": [{"message": ' if payload is None else json.dumps(payload).encode()
         try:
             self.send_response(status)
@@ -236,3 +244,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:  # the client gave up (a timeout test)
             pass
+
+    def _endless(self, fault: str) -> None:
+        """A 200 whose body never ends, until the client hangs up or the server stops."""
+        released = self.server_state._released
+        length = {"huge": str(1 << 40), "drip": str(1 << 20)}.get(fault)
+        chunk = b" " if fault == "drip" else b" " * (1 << 16)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if length:
+                self.send_header("Content-Length", length)
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"{")
+            while not released.is_set():
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                if fault == "drip":
+                    released.wait(0.05)
+        except OSError:  # the client hung up: what a bounded client does
+            pass
+        self.close_connection = True
+
+
+_ENDLESS = ("huge", "flood", "drip")

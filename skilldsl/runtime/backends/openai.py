@@ -8,13 +8,15 @@ openai --backend-option KEY=VALUE`` / ``--base-url URL``)::
                   vote_temperature=1.0, logprobs=True, tokenize=True, concurrency=8, retries=3,
                   timeout=60.0, backoff=0.5, max_backoff=30.0)
     from_spec(spec, *, base_url, model=None, ...)   # the registered factory, same options
+    check_values(**options)                         # ValueError for a value the backend cannot use
+                                                    # (the constructor's check, run by the registry at load)
 
 ``model``: the served model name (default: the skill's model id, else the one model the server
 lists at ``/models``). ``api_key``: default the ``OPENAI_API_KEY`` environment variable; sent only
 as ``Authorization: Bearer``, never in a message or a name. ``guided``: the structured-output
 dialect (:mod:`.openai_wire`). HTTP: :mod:`.openai_http` (``concurrency`` requests in flight,
 ``retries`` on 429/5xx/connection errors with backoff and jitter, ``Retry-After`` honoured,
-``timeout`` seconds per socket operation).
+``timeout`` seconds per socket operation and per body, a body over 64 MiB refused).
 
 Choice requests, by the options' shape:
 
@@ -59,13 +61,13 @@ from .base import (
     BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation, RequestError, check_options, cut_off,
     failed,
 )
-from .openai_http import HttpSettings, JsonClient
+from .openai_http import HttpSettings, JsonClient, check_url
 from .openai_wire import (
     DIALECTS, NoLogprobs, answer_tail_logprob, chat_body, first_chars_differ, first_token_logprobs, guided_fields,
     message_text, usage, violation, vote_logprobs,
 )
 
-__all__ = ["OpenAIBackend", "from_spec"]
+__all__ = ["OpenAIBackend", "from_spec", "check_values"]
 
 
 class OpenAIBackend:
@@ -77,14 +79,10 @@ class OpenAIBackend:
                  guided: str = "vllm", top_logprobs: int = 20, votes: int = 0, vote_temperature: float = 1.0,
                  logprobs: bool = True, tokenize: bool = True, concurrency: int = 8, retries: int = 3,
                  timeout: float = 60.0, backoff: float = 0.5, max_backoff: float = 30.0):
-        if guided not in DIALECTS:
-            raise ValueError(f"guided must be one of {', '.join(DIALECTS)}, not {guided!r}")
-        _check_counts(top_logprobs=(top_logprobs, 1), votes=(votes, 0), concurrency=(concurrency, 1),
-                      retries=(retries, 0))
-        if not logprobs and not votes:
-            raise ValueError("logprobs=False needs votes=N (N sampled answers per choice)")
-        if not timeout or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        check_values(base_url=base_url, guided=guided, top_logprobs=top_logprobs, votes=votes,
+                     vote_temperature=vote_temperature, logprobs=logprobs, tokenize=tokenize,
+                     concurrency=concurrency, retries=retries, timeout=timeout, backoff=backoff,
+                     max_backoff=max_backoff)
         settings = HttpSettings(int(concurrency), int(retries), float(timeout), float(backoff), float(max_backoff))
         self.client = JsonClient(base_url, settings, api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"))
         self.guided, self.top_logprobs, self.votes = guided, int(top_logprobs), int(votes)
@@ -260,7 +258,37 @@ def _root(client: JsonClient) -> str:
     return prefix[: -len("/v1")] if prefix.endswith("/v1") else prefix
 
 
-def _check_counts(**values: "tuple[Any, int]") -> None:
-    for name, (value, least) in values.items():
+_COUNTS = {"top_logprobs": 1, "votes": 0, "concurrency": 1, "retries": 0}  # option -> least value
+_NUMBERS = {"timeout": "positive", "backoff": "non-negative", "max_backoff": "non-negative",
+            "vote_temperature": "non-negative"}
+_FLAGS = ("logprobs", "tokenize")
+
+
+def check_values(**options: Any) -> None:
+    """ValueError naming the first option whose value the backend cannot use: called by the
+    constructor, and by the registry when a skill loads (``from_spec.check_values``), so
+    ``--backend-option guided=x`` fails before any row runs rather than on the first request."""
+    if "base_url" in options:
+        check_url(options["base_url"])
+    if "guided" in options and options["guided"] not in DIALECTS:
+        raise ValueError(f"guided must be one of {', '.join(DIALECTS)}, not {options['guided']!r}")
+    for name, least in _COUNTS.items():
+        value = options.get(name, least)
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
+    for name, kind in _NUMBERS.items():
+        value = options.get(name, 1.0)
+        if not _finite(value) or value < 0 or (value == 0 and kind == "positive"):
+            raise ValueError(f"{name} must be a {kind} number, not {value!r}")
+    for name in _FLAGS:
+        if not isinstance(options.get(name, True), bool):
+            raise ValueError(f"{name} must be true or false, not {options[name]!r}")
+    if options.get("logprobs") is False and not options.get("votes"):
+        raise ValueError("logprobs=False needs votes=N (N sampled answers per choice)")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+from_spec.check_values = check_values  # the registry's load-time check (registry.check_options)

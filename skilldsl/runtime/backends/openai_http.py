@@ -9,13 +9,17 @@ is not retried. Every failure ends as one :class:`~.base.RequestError` of one li
 asked: the API key never appears in it (it lives only in the ``Authorization`` header).
 
 ``timeout`` bounds each socket operation (connect, send, each read): a server that sends nothing for
-that long fails the attempt.
+that long fails the attempt, and so does one whose body, once its headers came, takes longer than
+``timeout`` to arrive (a drip of bytes). A body over ``max_answer_bytes`` (64 MiB: a long prompt's
+``prompt_logprobs`` are a few MB) is the request's error, read no further. An error text quoting the
+server never shows the API key, even where the server echoes it.
 """
 from __future__ import annotations
 
 import email.utils
 import http.client
 import json
+import math
 import random
 import socket
 import threading
@@ -27,7 +31,7 @@ from urllib.parse import urlsplit
 
 from .base import RequestError
 
-__all__ = ["HttpSettings", "JsonClient"]
+__all__ = ["HttpSettings", "JsonClient", "check_url"]
 
 _RETRIED_STATUS = frozenset({429, *range(500, 600)})
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)  # socket.timeout, refused, reset, bad status line
@@ -42,6 +46,7 @@ class HttpSettings:
     timeout: float = 60.0
     backoff: float = 0.5
     max_backoff: float = 30.0
+    max_answer_bytes: int = 64 << 20
 
 
 class _Retry(Exception):
@@ -52,6 +57,10 @@ class _Retry(Exception):
         self.wait = wait
 
 
+class _TooLarge(Exception):
+    """The server's body passed ``max_answer_bytes``."""
+
+
 class JsonClient:
     """POST/GET JSON to one server, with the retry policy of the module doc.
 
@@ -59,14 +68,13 @@ class JsonClient:
     starting with ``/`` is relative to the server root (vLLM's ``/tokenize``)."""
 
     def __init__(self, base_url: str, settings: HttpSettings, api_key: "str | None" = None):
-        parts = urlsplit(base_url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be an http(s) URL such as http://localhost:8000/v1, not {base_url!r}")
+        parts = check_url(base_url)
         self.base_url = base_url.rstrip("/")
         self._https = parts.scheme == "https"
         self._host, self._port, self.prefix = parts.hostname, parts.port, parts.path
         self.settings = settings
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._secret = api_key.encode() if api_key else None
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._local = threading.local()
@@ -121,20 +129,27 @@ class JsonClient:
         except socket.timeout:
             self._drop_connection()
             raise _Retry(f"no answer from {self.base_url} within timeout={self.settings.timeout:g}s") from None
+        except _TooLarge:
+            self._drop_connection()  # the rest of the body is never read
+            raise RequestError(f"the server's answer is over {self.settings.max_answer_bytes} bytes") from None
         except _NETWORK_ERRORS as exc:
             self._drop_connection()
             raise _Retry(f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}") from None
         if status in _RETRIED_STATUS:
-            raise _Retry(f"the server answered HTTP {status}{_said(data)}", _retry_after(retry_after))
+            raise _Retry(f"the server answered HTTP {status}{_said(self._hidden(data))}", _retry_after(retry_after))
         if status >= 400:
-            raise RequestError(f"the server refused the request: HTTP {status}{_said(data)}")
+            raise RequestError(f"the server refused the request: HTTP {status}{_said(self._hidden(data))}")
         try:
             answer = json.loads(data)
         except ValueError:
-            raise RequestError(f"the server's answer is not JSON: {_snippet(data)}") from None
+            raise RequestError(f"the server's answer is not JSON: {_snippet(self._hidden(data))}") from None
         if not isinstance(answer, dict):
-            raise RequestError(f"the server's answer is not a JSON object: {_snippet(data)}")
+            raise RequestError(f"the server's answer is not a JSON object: {_snippet(self._hidden(data))}")
         return answer
+
+    def _hidden(self, data: bytes) -> bytes:
+        """``data`` with the API key blanked, before any of it is quoted in an error."""
+        return data.replace(self._secret, b"<api key>") if self._secret else data
 
     def _exchange(self, method: str, target: str, payload: "bytes | None") -> tuple:
         """(status, body, Retry-After) of one request. A kept-alive connection the server has
@@ -151,7 +166,24 @@ class JsonClient:
     def _send(self, conn, method: str, target: str, payload: "bytes | None") -> tuple:
         conn.request(method, target, body=payload, headers=self._headers)
         response = conn.getresponse()
-        return response.status, response.read(), response.getheader("Retry-After")
+        return response.status, self._body(response), response.getheader("Retry-After")
+
+    def _body(self, response) -> bytes:
+        """The response body, within ``max_answer_bytes`` and ``timeout`` seconds (module doc)."""
+        limit, deadline = self.settings.max_answer_bytes, time.monotonic() + self.settings.timeout
+        declared = response.getheader("Content-Length") or ""
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        parts, size = [], 0
+        while chunk := response.read1(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            if time.monotonic() > deadline:
+                raise socket.timeout
+            parts.append(chunk)
+        parts.append(response.read())  # nothing is left; read() marks the response done (read1 does not)
+        return b"".join(parts)
 
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
@@ -189,12 +221,24 @@ class JsonClient:
             pass
 
 
+def check_url(base_url: Any):
+    """``urlsplit(base_url)`` of an http(s) URL with a host; ValueError otherwise."""
+    parts = urlsplit(base_url.rstrip("/")) if isinstance(base_url, str) else None
+    if parts is not None and "@" in parts.netloc:  # never echoed: it would put the secret in the error
+        raise ValueError("base_url must not carry credentials (user:key@host); pass the key as api_key "
+                         "or OPENAI_API_KEY (the URL is the backend's name, shown in traces and cache keys)")
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL such as http://localhost:8000/v1, not {base_url!r}")
+    return parts
+
+
 def _retry_after(value: "str | None") -> "float | None":
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None  # "nan" would make time.sleep raise
     except ValueError:
         pass
     try:

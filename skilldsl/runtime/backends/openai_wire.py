@@ -174,7 +174,7 @@ def _first_position(choice: dict) -> dict[str, float]:
     for item in [first, *(first.get("top_logprobs") or [])]:
         token, lp = (item.get("token"), item.get("logprob")) if isinstance(item, dict) else (None, None)
         if isinstance(token, str) and token and _is_number(lp):
-            entries[token] = max(float(lp), entries.get(token, -math.inf))
+            entries[token] = max(_logprob(lp), entries.get(token, -math.inf))
     if not entries:
         raise NoLogprobs("the server returned no usable logprobs")
     return entries
@@ -187,6 +187,14 @@ def _longest_prefix(option: str, entries: dict[str, float]) -> "float | None":
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _logprob(value) -> float:
+    """A number the server gave as a log-probability; RequestError for one above 0 (JSON's
+    ``Infinity`` parses): no probability is over 1, and +inf would leave no distribution to read."""
+    if value > 1e-6:
+        raise RequestError(f"the server's logprobs are not log-probabilities (one is {value!r})")
+    return float(value)
 
 
 def answer_tail_logprob(answer: dict, prompt_tokens_before: int) -> tuple[float, int]:
@@ -207,7 +215,7 @@ def answer_tail_logprob(answer: dict, prompt_tokens_before: int) -> tuple[float,
         if len(values) != 1 or not isinstance(values[0], dict) or not _is_number(values[0].get("logprob")):
             raise RequestError("the server's prompt_logprobs hold no single log-probability per token "
                                "(ask them with prompt_logprobs=0)")
-        logprob += float(values[0]["logprob"])
+        logprob += _logprob(values[0]["logprob"])
     return logprob, tail
 
 

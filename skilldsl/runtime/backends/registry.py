@@ -6,15 +6,18 @@ what the skill and the runtime say about one model alias (model id, device, dtyp
 truncation); ``options`` are the engine's own settings (``backend_options=`` in the API,
 ``--backend-option KEY=VALUE`` on the command line). A factory declares its options as keyword
 parameters, so an unknown or misspelt option is refused when the skill loads, not when the first
-request reaches the model (a factory taking ``**options`` accepts any).
+request reaches the model (a factory taking ``**options`` accepts any). A factory may also carry
+``check_values(**options)``, a cheap check that raises ValueError for a value it cannot use
+(``openai``'s ``guided=x``); it runs at load too, its message the one-line error.
 
 Where names come from, in the order a name is looked up:
   - :func:`register` calls (a ``--plugin`` module, or the user's code, before the skill loads);
   - the built-ins: ``transformers`` (the default), ``vllm`` (vLLM in this process; needs the
     ``[vllm]`` extra), ``openai`` (a chat-completions server: vLLM, SGLang...) and ``fake`` (the
     scripted backend of tests and demos);
-  - the ``skilldsl.backends`` entry-point group of installed packages: ``vllm =
-    "skilldsl_vllm:from_spec"`` names the factory, imported only when that name is used.
+  - the ``skilldsl.backends`` entry-point group of installed packages: ``mylab =
+    "skilldsl_mylab:from_spec"`` names the factory, imported only when that name is used (a
+    built-in's name is the built-in's).
 
 Importing this module imports no engine: a factory is imported when its backend is chosen.
 """
@@ -128,6 +131,12 @@ def check_options(name: str, options: Mapping[str, Any]) -> Callable:
         raise BackendConfigError(_bad_options(name, make, options)) from None
     except ValueError:  # no signature to read (a builtin or C callable): the call itself decides
         pass
+    check_values = getattr(make, "check_values", None)  # a factory's cheap check of the values themselves
+    if check_values is not None:
+        try:
+            check_values(**options)
+        except (TypeError, ValueError) as exc:
+            raise BackendConfigError(f"backend {name!r}: {exc}") from None
     return make
 
 
