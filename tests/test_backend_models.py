@@ -217,3 +217,18 @@ def test_a_converted_copy_without_checksums_is_converted_again(converter, home, 
     load()
     assert loaded == [gguf_dir, gguf_dir] and (converted / models.MANIFEST).is_file()
     assert "no skilldsl-checksums.json to verify it against" in capsys.readouterr().err
+
+
+def test_a_copy_another_transformers_release_converted_is_not_reused(converter, home, monkeypatch):
+    """The vLLM virtualenv (transformers 5.19) and the default one (5.24) share the cache: each
+    converts its own copy; a tokenizer saved by one release is never loaded by the other."""
+    import transformers
+
+    load, loaded, gguf_dir = converter
+    load()
+    monkeypatch.setattr(transformers, "__version__", "0.0.0-another")
+    load()
+    load()
+    assert loaded[:2] == [gguf_dir, gguf_dir]  # converted again under the other release...
+    assert len(list((home / "models" / "converted").iterdir())) == 2
+    assert loaded[2] != gguf_dir  # ...and that copy is the one this release reuses

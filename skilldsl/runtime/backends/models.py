@@ -127,6 +127,8 @@ def _default(fetch: bool) -> ResolvedModel:
 # every use, by content whenever a file's mtime moved, so a truncated or rewritten file is found
 # at once, and an intact one costs a stat, not a hash of hundreds of MB.
 MANIFEST = "skilldsl-checksums.json"
+# How skilldsl converts a GGUF (part of the converted copy's key): bump it when _save_converted changes.
+CONVERSION = 1
 
 
 def _damage(folder: Path, expected: "dict | None" = None) -> "str | None":
@@ -387,13 +389,17 @@ def _load_converted(converted: Path, dtype, resolved: ResolvedModel):
 
 
 def _converted_dir(resolved: ResolvedModel, dtype) -> Path:
-    """Where the converted copy of ``resolved`` at ``dtype`` is kept. Known limit (not mended): the
-    key is the GGUF's path, size and mtime, not its content nor the transformers release that
-    converted it, so a copy an older release made (its tokenizer included) is reused after an
-    upgrade; the checksum manifest proves only that the copy is the one written."""
+    """Where the converted copy of ``resolved`` at ``dtype`` is kept: keyed by the GGUF's path, size
+    and mtime, and by the transformers release that converts it and :data:`CONVERSION`, so a copy
+    another release made (its tokenizer's special tokens, its generation config) is never reused
+    after an upgrade, nor by a second virtualenv on another release (the vLLM one). The checksum
+    manifest proves only that the copy is the one written."""
+    import transformers
+
     src = Path(resolved.path) / resolved.gguf_file
     stat = src.stat()
-    key = hashlib.sha256(f"{src.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    made_by = f"{transformers.__version__}\0{CONVERSION}"
+    key = hashlib.sha256(f"{src.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{made_by}".encode()).hexdigest()[:16]
     return models_dir() / "converted" / f"{src.stem}-{str(dtype).replace('torch.', '')}-{key}"
 
 
