@@ -9,7 +9,11 @@ so a row whose evaluation errs is that row's ``error`` Result, as in a local run
 process fails a task. Ray restarts a dead actor and runs its unfinished batch again
 (``max_restarts=-1``, ``max_task_retries=-1``: Ray Data's defaults for actor pools), and a
 batch that still fails stops the run (``max_errored_blocks=0``): a row is never dropped, and
-a task's output reaches the dataset only when the task finished, so never twice.
+a task's output reaches the dataset only when the task finished, so never twice. A row that
+kills its process every time (a native crash, the kernel's OOM killer) would be retried forever:
+an :class:`Attempts` actor counts the attempts that began and never ended, a batch whose earlier
+attempt died is scored one row at a time, and a row whose process died :data:`ROW_DEATHS` times
+with it alone is that row's error, not scored again; the rest of its batch is scored.
 
 A result row holds the fields ``skilldsl score`` writes: ``line`` (rows given as a file or a
 list), ``id`` (a dataset column of that name, passed through), ``reward``, ``status``,
@@ -29,7 +33,8 @@ from typing import Any, Iterable, Iterator
 from .data import json_text
 from .runtime.result import unreadable
 
-__all__ = ["score", "score_lines", "from_lines", "write", "records", "start", "SkillScorer", "INSTALL_HINT"]
+__all__ = ["score", "score_lines", "from_lines", "write", "records", "start", "SkillScorer", "Attempts",
+           "INSTALL_HINT"]
 
 INSTALL_HINT = "Ray is not installed: pip install 'skilldsl[ray]'"
 LINE, SAMPLE, UNREADABLE = "line", "_skilldsl_sample", "_skilldsl_unreadable"  # columns of rows read from JSON
@@ -39,6 +44,7 @@ JSON_FIELDS = ("scores", "caught", "trace")  # nested values of varying types: J
 OPTIONAL_FIELDS = ("scores", "best", "caught")  # Result.to_dict writes these only when set
 MODEL_KINDS = ("ask", "route", "reward_model")  # evidence kinds that run a model
 JOIN_TIMEOUT = 10.0  # seconds for a named cluster to answer: ray.init has no timeout and retries for minutes
+ROW_DEATHS = 2  # a row scored alone whose process died this many times is that row's error
 
 
 def score(data: Any, skill: Any, *, backend: Any = None, backend_options: "dict | None" = None,
@@ -65,9 +71,11 @@ def score(data: Any, skill: Any, *, backend: Any = None, backend_options: "dict 
 
     Skill(program, **options)  # an unknown backend or engine option fails here, before any actor starts
     gpus = _gpus_per_actor(program, num_gpus)
+    attempts = ray.remote(num_cpus=0)(Attempts).remote()  # lives as long as the dataset holds its handle
     results = _dataset(data, batch_size).map_batches(
         SkillScorer, batch_size=batch_size, batch_format="pyarrow", udf_modifying_row_count=False,
-        fn_constructor_kwargs={"program": program, "options": options, "plugins": list(plugins), "cpus": num_cpus},
+        fn_constructor_kwargs={"program": program, "options": options, "plugins": list(plugins), "cpus": num_cpus,
+                               "attempts": attempts},
         compute=ray.data.ActorPoolStrategy(size=num_workers or _default_workers(num_cpus, gpus)),
         num_cpus=num_cpus, num_gpus=gpus or None)
     results.context.max_errored_blocks = 0  # a batch that fails after its retries stops the run, never vanishes
@@ -147,11 +155,27 @@ def result_fields(row: dict) -> dict:
     return fields
 
 
+class Attempts:
+    """How many attempts at each key (a batch's or a row's content) began and did not end: one
+    more than the number of processes that died on it. A Ray actor of :func:`score`'s run."""
+
+    def __init__(self):
+        self.open: dict[str, int] = {}
+
+    def begin(self, key: str) -> int:
+        """Count an attempt at ``key``; the number of attempts that began and did not end, this one included."""
+        self.open[key] = self.open.get(key, 0) + 1
+        return self.open[key]
+
+    def end(self, key: str) -> None:
+        self.open.pop(key, None)
+
+
 class SkillScorer:
     """A Ray Data actor: one Skill (and, on first need, its backend) per actor, one
-    ``Skill.score`` call per batch."""
+    ``Skill.score`` call per batch; a batch whose earlier attempt died, one row at a time."""
 
-    def __init__(self, program: Any, options: dict, plugins: list, cpus: float = 1):
+    def __init__(self, program: Any, options: dict, plugins: list, cpus: float = 1, attempts: Any = None):
         from .compiler import import_plugins
         from .runtime import Skill
 
@@ -160,17 +184,57 @@ class SkillScorer:
         import_plugins(plugins)
         self.skill = Skill(program, **options)
         self.types = _arrow_types()
+        self.attempts = attempts
 
     def __call__(self, batch: Any) -> Any:
         """The result rows of one batch (a ``pyarrow.Table``), row for row."""
         import pyarrow as pa
 
         rows = batch.to_pylist()
-        fields = [r.to_dict() for r in self._results(rows)]
+        fields = [r.to_dict() for r in self._guarded(rows)]
         columns = {name: pa.array([_row_value(name, f.get(name)) for f in fields], type=self.types[name]())
                    for name in RESULT_FIELDS}
         kept = {name: batch.column(name) for name in (LINE, "id") if name in batch.column_names}
         return pa.table({**kept, **columns})
+
+    def _guarded(self, rows: list[dict]) -> list:
+        """The Results of ``rows``: in one call, unless an earlier attempt at this batch died; then
+        one row at a time, a row that died alone :data:`ROW_DEATHS` times being its own error."""
+        if self.attempts is None:
+            return self._results(rows)
+        key = "batch " + _content_key(rows)
+        if self._begin(key) == 1:
+            results = self._results(rows)
+        else:
+            results = [result for row in rows for result in self._alone(row)]
+        self._end(key)
+        return results
+
+    def _alone(self, row: dict) -> list:
+        key = "row " + _content_key([row])
+        died = self._begin(key) - 1
+        if died >= ROW_DEATHS:
+            return [self._killer(row, died)]
+        results = self._results([row])
+        self._end(key)
+        return results
+
+    def _killer(self, row: dict, died: int):
+        from .runtime.result import Result
+
+        where = f"line {row[LINE]}: " if LINE in row else ""
+        return Result(None, "error", f"{where}the process scoring this row died {died} times with it alone "
+                      "(a crash in native code, or out of memory); not scored again", reward_id=self.skill.reward_id)
+
+    def _begin(self, key: str) -> int:
+        import ray
+
+        return ray.get(self.attempts.begin.remote(key))
+
+    def _end(self, key: str) -> None:
+        import ray
+
+        ray.get(self.attempts.end.remote(key))  # waited for: a death right after must not count
 
     def _results(self, rows: list[dict]) -> list:
         """One Result per row: the readable samples scored in one call, an unreadable line its error."""
@@ -180,6 +244,15 @@ class SkillScorer:
         scored = iter(self.skill.score(readable))
         return [next(scored) if r[UNREADABLE] is None else unreadable(r[LINE], r[UNREADABLE], self.skill.reward_id)
                 for r in rows]
+
+
+def _content_key(rows: list[dict]) -> str:
+    """A digest of ``rows``' content: a retried batch has the same one (identical batches share it,
+    which only makes them score one row at a time)."""
+    import hashlib
+
+    text = json_text(rows, sort_keys=True, default=repr)  # a Dataset's columns may hold arrays, bytes, dates
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _row_value(name: str, value: Any) -> Any:

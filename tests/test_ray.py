@@ -23,7 +23,8 @@ MATH_ROWS = [{"id": f"m{i}", "prompt": f"What is {i} + {i}?",
 MATH_ROWS[5]["response"] = "I would rather not say."  # no final answer: 0 from the reference, still no judge
 
 # In-process verifiers (isolate=False): one exits the process it runs in -- the actor -- the first
-# time it meets a marked response (it claims the arm file by renaming it, so only once); one raises.
+# time it meets a marked response (it claims the arm file by renaming it, so only once), or every
+# time it meets a poisoned one; one raises.
 PLUGIN = '''
 import os
 from skilldsl.verifiers import verifier
@@ -32,6 +33,8 @@ ARM = {arm!r}
 
 @verifier("raytest.survives", params=("response: text",), isolate=False)
 def survives(response):
+    if "POISON" in response:
+        os._exit(1)  # every time: as a native crash or the kernel's OOM killer would
     if "KILL" in response:
         try:
             os.rename(ARM, ARM + ".fired")
@@ -161,6 +164,40 @@ def test_killed_actor_loses_and_repeats_no_row(ray_local, probe: dict) -> None:
     boom = got[6]  # a row whose evaluation raised: its own error, scored by a living actor
     assert boom["status"] == "error" and "this row's evaluation fails" in boom["reason"]
     assert got[11]["reward"] == 0.0 and got[11]["status"] == "ok"  # the killer earns nothing for it
+
+
+@ray_only
+def test_a_row_that_always_kills_its_actor_is_its_own_error(ray_local, probe: dict) -> None:
+    """Hostile: a response that kills every process scoring it is retried until it has killed its
+    actor ROW_DEATHS times alone, then is that row's error; the rest of its batch and of the run is
+    scored as locally, nothing lost or repeated. Before the Attempts ledger, Ray retried it forever."""
+    import skilldsl.ray as on_ray
+
+    poison = 9  # line 10, in the batch of lines 10-12
+    rows = [dict(r, response="good POISON") if i == poison else r for i, r in enumerate(PROBE_ROWS)]
+    local = [r.to_dict() for r in skilldsl.load(probe["skill"]).score(rows[:poison] + rows[poison + 1:])]
+    numbered = [(i + 1, row) for i, row in enumerate(rows)]
+    got = _within(300, lambda: list(on_ray.score_lines(numbered, probe["skill"], plugins=[probe["plugin"]],
+                                                       num_workers=2, batch_size=3)))
+    assert [r["line"] for r in got] == list(range(1, len(rows) + 1))
+    killer = got[poison]
+    assert killer["status"] == "error" and killer["reward"] is None
+    assert f"line 10: the process scoring this row died {on_ray.ROW_DEATHS} times with it alone" in killer["reason"]
+    _same_rows(got[:poison] + got[poison + 1:], local)
+
+
+def _within(seconds: float, run):
+    """``run()``, failing the test (not hanging the suite) when it has not returned in ``seconds``."""
+    import threading
+
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(run()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"no result in {seconds:g} s: the run retries forever")
+    assert out, "the run raised (see the thread's traceback above)"
+    return out[0]
 
 
 @ray_only
