@@ -267,6 +267,10 @@ class _Checker:
         if ev.samples > 1 and temperature == 0:
             self.out.warning(ev.spans.get("samples"), f"'{ev.name}' samples {ev.samples} times at temperature 0: "
                              "the samples will be identical; set temperature")
+        elif ev.samples > 1 and ev.swap and not ev.think and ev.answer.type == "choice":
+            self.out.warning(ev.spans.get("samples"), f"'{ev.name}' counts {ev.samples} sampled votes per order: "
+                             "a judge that prefers a position votes the same label in both orders, which swap "
+                             "mirrors into an exact tie; without samples the distribution is read from the model")
 
     def check_think(self, ev: Evidence) -> None:
         """``think: N`` reasons before a verdict read as a distribution: a choice or a score."""
