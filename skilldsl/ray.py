@@ -203,21 +203,21 @@ class SkillScorer:
         if self.attempts is None:
             return self._results(rows)
         key = "batch " + _content_key(rows)
-        if self._begin(key) == 1:
-            results = self._results(rows)
-        else:
-            results = [result for row in rows for result in self._alone(row)]
-        self._end(key)
-        return results
+        retried = self._begin(key) > 1
+        try:
+            return [r for row in rows for r in self._alone(row)] if retried else self._results(rows)
+        finally:
+            self._end(key)  # an exception ends the attempt too: only a dead process leaves it open
 
     def _alone(self, row: dict) -> list:
         key = "row " + _content_key([row])
         died = self._begin(key) - 1
         if died >= ROW_DEATHS:
             return [self._killer(row, died)]
-        results = self._results([row])
-        self._end(key)
-        return results
+        try:
+            return self._results([row])
+        finally:
+            self._end(key)
 
     def _killer(self, row: dict, died: int):
         from .runtime.result import Result

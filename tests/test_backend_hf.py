@@ -350,9 +350,7 @@ def test_added_tokens_not_marked_special_stay_text(backend, monkeypatch):
                 add_special_tokens=False)["input_ids"]
     assert added_ids & set(naive)  # the attack is real on this tokenizer
     ids, _ = backend.prompt_ids(_judge(response), 10**6)
-    # transformers 5.17 converted the GGUF tokenizer without its byte-level decoder: decode() then
-    # shows a space as "Ġ" and a newline as "Ċ" (the ids are the same); read them back either way
-    shown = tok.decode(ids).replace("Ġ", " ").replace("Ċ", "\n")
+    shown = tok.decode(ids)
     assert not added_ids & set(ids) and response in shown  # text, all of it
     assert indent in ids  # indentation is no control: it keeps the token the model reads it with
     assert not added_ids & set(backend._plain("<tool_call><think></think>")) and backend.count_tokens("<think>") > 1
