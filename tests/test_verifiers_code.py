@@ -392,6 +392,22 @@ def test_io_failures_are_false_and_bad_arguments_errors():
     assert io_passes("print(1)", "1", "1").status == "error"
 
 
+def test_a_busy_case_meets_its_wall_clock_before_its_cpu_limit(monkeypatch):
+    """A case's CPU budget is above its wall budget: with equal budgets a busy loop's status
+    ("timeout" or a CPU "limit") depended on whether the harness woke up in time (CI flake)."""
+    import skilldsl.sandbox.code as code
+
+    seen = {}
+
+    def capture(source, *, limits, harness, sealed):
+        seen.update(cpu=limits.to_job()["cpu_seconds"], case=harness["case_timeout"])
+        return code.SandboxResult(status="error", reason="captured")
+
+    monkeypatch.setattr(code, "run", capture)
+    assert io_passes("print(1)", ["1"], ["1"], timeout=1).status == "error"
+    assert seen["cpu"] >= seen["case"] + 1
+
+
 def test_io_outputs_kept_over_all_cases_are_bounded():
     """The harness holds every case's stdout for its one report: past a total (a 32nd of
     ``memory_mb``) a case is a limit failure, not the harness's MemoryError (an error)."""
