@@ -4,6 +4,7 @@ the model scored)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,23 @@ def test_a_trace_that_writes_a_code_fence_stays_inside_its_block_in_markdown() -
     assert set(fence) == {"`"} and len(fence) == 5  # longer than the response's longest run (4)
     inside = page.split(fence + "\n", 1)[1]
     assert inside.index("\n" + fence) == len(text)  # the block closes after the whole trace, not before
+
+
+def test_a_hostile_id_stays_text_in_the_markdown_report(tmp_path: Path) -> None:
+    # a Markdown viewer renders raw HTML and links: the id must neither open a tag, nor end its
+    # table cell (a backslash before the pipe escape), nor close the link it sits in
+    hostile = "q\\|<script>alert(1)</script>](javascript:alert(1)) &lt;b&gt; `x"
+    page = _report(tmp_path, [dict(BEST_OF[1], id=hostile)], "md")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "&amp;lt;b&amp;gt;" in page  # an entity in the data is shown as written, not decoded
+    lines = page.splitlines()
+    at = next(k for k, line in enumerate(lines) if line.startswith("| [q"))
+    header, row = lines[at - 2], lines[at]
+    assert _cells(row) == _cells(header)
+    links = re.findall(r"(?<!\\)\]\(", re.sub(r"\\\\", "", row))
+    assert len(links) == 1 and "](#trace-1)" in row  # the only link is the one to its trace
+
+
+def _cells(line: str) -> int:
+    """Table cells as a Markdown renderer splits them: at pipes not escaped by a backslash."""
+    return len(re.findall(r"(?<!\\)\|", re.sub(r"\\\\", "", line))) - 1

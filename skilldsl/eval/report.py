@@ -227,9 +227,15 @@ def render_markdown(run) -> str:
 
 
 def _md_cell(value) -> str:
+    """A table cell or inline value whose text (item ids, reasons: data and responses) stays text:
+    no HTML tag, entity, link, code span or cell break can be written through it."""
     if isinstance(value, Link):
         return f"[{_md_cell(value.text)}](#{value.anchor})"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value).translate(_MD_ESCAPES)
+
+
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`", "\n": " ", "\r": " ",
+                             "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def _md_traces(traces: list) -> str:
