@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Callable, Iterator, TextIO
 
-__all__ = ["add_plugin_argument", "import_plugins", "add_model_arguments", "backend_option", "runtime_options",
+__all__ = ["sample_lines", "add_plugin_argument", "import_plugins", "add_model_arguments", "backend_option", "runtime_options",
            "load_scorer", "load_skill", "compile_each", "print_diagnostics", "unwritable", "user_error", "eval_error",
            "count", "positive", "reserved_stdout", "output"]
 
@@ -169,6 +169,18 @@ def _whole(text: str, least: int) -> int:
     if value < least:
         raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
+
+
+def sample_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, sample or RowError)`` per non-blank line of the JSONL
+    file ``path`` (``-``: stdin), as :mod:`skilldsl.eval.formats.jsonrows` reads them."""
+    from ..eval.formats.jsonrows import read_lines
+
+    if path == "-":
+        yield from read_lines(sys.stdin.buffer)
+        return
+    with open(path, "rb") as stream:
+        yield from read_lines(stream)
 
 
 @contextlib.contextmanager

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data import json_text
-from ._common import count, load_skill, reserved_stdout, user_error
-from .score_cmd import _read_rows, add_runtime_arguments
+from ._common import count, load_skill, reserved_stdout, sample_lines, user_error
+from .score_cmd import add_runtime_arguments
 
 __all__ = ["add_parser", "run", "format_prompts"]
 
@@ -76,7 +76,7 @@ def _rows(args: Any) -> list:
     if args.sample is not None:
         sample = _read_sample(args.sample)
         return [((0, None), sample)]
-    numbered = itertools.islice(_read_rows(args.data), args.limit)
+    numbered = itertools.islice(sample_lines(args.data), args.limit)
     return [((i, line), sample) for i, (line, sample) in enumerate(numbered)]
 
 

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from ..data import json_text
 from ..runtime.result import sample_id
 from ._common import (add_model_arguments, add_plugin_argument, count, load_skill, output, positive,
-                      reserved_stdout, runtime_options, user_error)
+                      reserved_stdout, runtime_options, sample_lines, user_error)
 
 __all__ = ["add_parser", "run", "add_runtime_arguments"]
 
@@ -63,7 +63,7 @@ def run(args: Any) -> int:
     with reserved_stdout() as stdout:
         skill = load_skill(args, batch_size=args.batch_size)
         try:
-            rows = list(itertools.islice(_read_rows(args.data), args.limit))
+            rows = list(itertools.islice(sample_lines(args.data), args.limit))
         except FileNotFoundError:
             return user_error(f"{args.data}: no such file")
         except OSError as exc:
@@ -76,17 +76,6 @@ def run(args: Any) -> int:
             counts, tokens = _write_records(_records(skill, rows, not args.no_progress), out)
     _summary(counts, tokens, time.perf_counter() - start)
     return 1 if counts.get("error") else 0
-
-
-def _read_rows(path: str) -> Iterator[tuple[int, Any]]:
-    """``(line number, sample or RowError)`` per non-blank line (see :mod:`skilldsl.eval.formats.jsonrows`)."""
-    from ..eval.formats.jsonrows import read_lines
-
-    if path == "-":
-        yield from read_lines(sys.stdin.buffer)
-        return
-    with open(path, "rb") as stream:
-        yield from read_lines(stream)
 
 
 def _warn_duplicate_ids(rows: list) -> None:
