@@ -31,7 +31,7 @@ import socket
 from typing import Any, Iterable, Iterator
 
 from .data import json_text
-from .runtime.result import unreadable
+from .runtime.result import line_error
 
 __all__ = ["score", "score_lines", "from_lines", "write", "records", "start", "SkillScorer", "Attempts",
            "INSTALL_HINT"]
@@ -71,7 +71,7 @@ def score(data: Any, skill: Any, *, backend: Any = None, backend_options: "dict 
 
     Skill(program, **options)  # an unknown backend or engine option fails here, before any actor starts
     gpus = _gpus_per_actor(program, num_gpus)
-    attempts = ray.remote(num_cpus=0)(Attempts).remote()  # lives as long as the dataset holds its handle
+    attempts = _ledger(ray)  # lives as long as the dataset holds its handle
     results = _dataset(data, batch_size).map_batches(
         SkillScorer, batch_size=batch_size, batch_format="pyarrow", udf_modifying_row_count=False,
         fn_constructor_kwargs={"program": program, "options": options, "plugins": list(plugins), "cpus": num_cpus,
@@ -81,6 +81,15 @@ def score(data: Any, skill: Any, *, backend: Any = None, backend_options: "dict 
     results.context.max_errored_blocks = 0  # a batch that fails after its retries stops the run, never vanishes
     results.context.execution_options.preserve_order = True  # results in input order, as a local run writes them
     return results
+
+
+def _ledger(ray: Any) -> Any:
+    """The run's :class:`Attempts` actor, on this (the driver's) node: if that node dies the run
+    ends anyway; on another node its death would fail every batch that asks it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0)(Attempts).options(scheduling_strategy=here).remote()
 
 
 def score_lines(rows: list, skill: Any, **options: Any) -> Iterator[dict]:
@@ -220,11 +229,8 @@ class SkillScorer:
             self._end(key)
 
     def _killer(self, row: dict, died: int):
-        from .runtime.result import Result
-
-        where = f"line {row[LINE]}: " if LINE in row else ""
-        return Result(None, "error", f"{where}the process scoring this row died {died} times with it alone "
-                      "(a crash in native code, or out of memory); not scored again", reward_id=self.skill.reward_id)
+        return line_error(row.get(LINE), f"the process scoring this row died {died} times with it alone "
+                          "(a crash in native code, or out of memory); not scored again", self.skill.reward_id)
 
     def _begin(self, key: str) -> int:
         import ray
@@ -242,7 +248,7 @@ class SkillScorer:
             return self.skill.score(rows)  # a dataset's own rows: each row is a sample
         readable = [json.loads(r[SAMPLE]) for r in rows if r[UNREADABLE] is None]
         scored = iter(self.skill.score(readable))
-        return [next(scored) if r[UNREADABLE] is None else unreadable(r[LINE], r[UNREADABLE], self.skill.reward_id)
+        return [next(scored) if r[UNREADABLE] is None else line_error(r[LINE], r[UNREADABLE], self.skill.reward_id)
                 for r in rows]
 
 

@@ -96,12 +96,12 @@ def _records(skill: Any, rows: list, progress: bool) -> Iterator[dict]:
     the skill (its one batching loop and progress bar), a row that could not be read is an
     error record in its place."""
     from ..eval.formats.jsonrows import RowError
-    from ..runtime.result import score_record, unreadable
+    from ..runtime.result import line_error, score_record
 
     scored = skill.iter_score([s for _, s in rows if not isinstance(s, RowError)], progress=progress)
     for number, sample in rows:
         if isinstance(sample, RowError):
-            result = unreadable(number, sample, skill.reward_id)
+            result = line_error(number, sample, skill.reward_id)
         else:
             result = next(scored)
         yield score_record(number, sample, result.to_dict())

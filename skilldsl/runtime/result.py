@@ -6,7 +6,7 @@ from typing import Any
 
 from ..values import Value
 
-__all__ = ["EvidenceTrace", "Result", "format_result", "plain", "score_record", "sample_id", "unreadable"]
+__all__ = ["EvidenceTrace", "Result", "format_result", "plain", "score_record", "sample_id", "line_error"]
 
 
 def plain(v: Any) -> Any:
@@ -95,9 +95,11 @@ def score_record(line: int, sample: Any, fields: dict) -> dict:
     return {"line": line, **sample_id(sample), **fields}
 
 
-def unreadable(line: int, why: Any, reward_id: str) -> Result:
-    """The error Result of an input line that could not be read as a sample (``why``: its RowError)."""
-    return Result(None, "error", f"line {line}: {why}", reward_id=reward_id)
+def line_error(line: "int | None", why: Any, reward_id: str) -> Result:
+    """The error Result of input line ``line`` (None: a row not read from a file), e.g. a line
+    that could not be read as a sample (``why``: its RowError)."""
+    where = "" if line is None else f"line {line}: "
+    return Result(None, "error", f"{where}{why}", reward_id=reward_id)
 
 
 def sample_id(sample: Any) -> dict:
