@@ -187,9 +187,10 @@ _register("rt_test.same", _same, ("response: text", "reference: text"))
 _register("rt_test.boom", _boom, ("response: text",))
 
 
-def loaded_or_skip(backend):
-    """``backend`` with its model loaded; the test skips when the model cannot be resolved here, and
-    fails instead under CI (``SKILLDSL_REQUIRE_MODEL``), where a model that does not load is a bug."""
+def loaded_or_skip(backend, part: str = "model"):
+    """``backend`` with its ``part`` (the model, vLLM's engine) loaded; the test skips when that
+    cannot be done here, and fails instead under CI (``SKILLDSL_REQUIRE_MODEL``), where a default
+    model or engine that does not load is a bug."""
     import os
 
     import pytest
@@ -197,9 +198,9 @@ def loaded_or_skip(backend):
     from skilldsl.runtime.backends.base import BackendError
 
     try:
-        backend.model
+        getattr(backend, part)
     except BackendError as exc:
         if os.environ.get("SKILLDSL_REQUIRE_MODEL"):
-            pytest.fail(f"the default model must load (SKILLDSL_REQUIRE_MODEL is set): {exc}")
-        pytest.skip(f"the default model cannot be resolved here: {exc}")
+            pytest.fail(f"the default model's {part} must load (SKILLDSL_REQUIRE_MODEL is set): {exc}")
+        pytest.skip(f"the default model's {part} cannot be loaded here: {exc}")
     return backend

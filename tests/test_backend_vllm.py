@@ -6,14 +6,14 @@ torch compiles the model), compared against the transformers backend on the same
 """
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from skilldsl.runtime.backends.base import BackendError, ChoiceRequest, GenerateRequest
+from _runtime_support import loaded_or_skip
+from skilldsl.runtime.backends.base import ChoiceRequest, GenerateRequest
 from skilldsl.runtime.backends.models import DEFAULT_MODEL
 from skilldsl.runtime.backends.vllm import INSTALL_HINT, VLLMBackend, vllm_available
 
@@ -58,13 +58,7 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def vllm_backend(home):
-    backend = VLLMBackend(None, dtype="float32")
-    try:
-        backend.engine
-    except BackendError as exc:
-        if os.environ.get("SKILLDSL_REQUIRE_MODEL"):  # CI: an engine that does not start is a failure
-            pytest.fail(f"vLLM must start on the default model (SKILLDSL_REQUIRE_MODEL is set): {exc}")
-        pytest.skip(f"vLLM does not start here: {exc}")
+    backend = loaded_or_skip(VLLMBackend(None, dtype="float32"), "engine")
     yield backend
     backend.close()
 
