@@ -211,8 +211,11 @@ class _Handler(BaseHTTPRequestHandler):
             state.bodies.append(body)
             state.headers.append(dict(self.headers))
         if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
-            said = self.headers.get("Authorization")
-            return self._send(401, {}, {"error": {"message": f"invalid api key in {said!r}"}})
+            said = self.headers.get("Authorization") or ""
+            key = said.removeprefix("Bearer ")
+            masked = f"{key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}"  # as api.openai.com quotes a key
+            return self._send(401, {}, {"error": {"message": f"invalid api key in {said!r}; "
+                                                             f"Incorrect API key provided: {masked}"}})
         if self.path == "/tokenize":
             return self._send(200, {}, {"count": len(toy_tokens(body.get("prompt", "")))})
         if self.path != "/v1/chat/completions":

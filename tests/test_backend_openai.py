@@ -234,7 +234,7 @@ def test_the_api_key_is_sent_as_bearer_and_never_shown(monkeypatch):
         monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
         env_keyed = _backend(server, model="m")
         [served] = env_keyed.choice_logprobs([ChoiceRequest(_user("q"), ("A", "B"))])
-    assert "HTTP 401" in refused.error and "sk-" not in refused.error
+    assert "HTTP 401" in refused.error and "sk-" not in refused.error and "cret" not in refused.error
     assert served.error is None
     assert server.headers[0]["Authorization"] == "Bearer sk-wrong-secret"
     assert "sk-" not in repr(env_keyed) + env_keyed.name + repr(env_keyed.client)

@@ -21,6 +21,7 @@ import http.client
 import json
 import math
 import random
+import re
 import socket
 import threading
 import time
@@ -34,6 +35,9 @@ from .base import RequestError
 __all__ = ["HttpSettings", "JsonClient", "check_url"]
 
 _RETRIED_STATUS = frozenset({429, *range(500, 600)})
+_BLANK = b"<api key>"
+_KEY_PART = 6  # a word holding this many of the key's first characters quotes the key
+_WORD = re.compile(rb"[A-Za-z0-9_.*+/=-]+")
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)  # socket.timeout, refused, reset, bad status line
 
 
@@ -148,8 +152,15 @@ class JsonClient:
         return answer
 
     def _hidden(self, data: bytes) -> bytes:
-        """``data`` with the API key blanked, before any of it is quoted in an error."""
-        return data.replace(self._secret, b"<api key>") if self._secret else data
+        """``data`` with the API key blanked, before any of it is quoted in an error: the whole key,
+        and a word that quotes part of it (``sk-proj-ab****wxyz``, as servers quote a wrong key)."""
+        if not self._secret:
+            return data
+        data = data.replace(self._secret, _BLANK)
+        if len(self._secret) < _KEY_PART + 2:
+            return data
+        head, tail = self._secret[:_KEY_PART], self._secret[-4:]
+        return _WORD.sub(lambda m: _BLANK if _quotes_key(m.group(), head, tail) else m.group(), data)
 
     def _exchange(self, method: str, target: str, payload: "bytes | None") -> tuple:
         """(status, body, Retry-After) of one request. A kept-alive connection the server has
@@ -246,6 +257,12 @@ def _retry_after(value: "str | None") -> "float | None":
     except (TypeError, ValueError):
         return None
     return when.timestamp() - time.time() if when is not None else None
+
+
+def _quotes_key(word: bytes, head: bytes, tail: bytes) -> bool:
+    """Whether ``word`` quotes part of a key that starts with ``head`` and ends with ``tail``: its
+    beginning, or a masked form (``*``) that ends like it."""
+    return head in word or (b"*" in word and word.endswith(tail))
 
 
 def _said(data: bytes) -> str:
