@@ -13,7 +13,7 @@ from ..errors import InternalError, SkillError
 __all__ = ["main"]
 
 # subcommand modules, in the order --help lists them
-_COMMANDS = ["build", "check", "dump", "graph", "verifiers", "convert", "import", "score", "test", "explain", "rank", "eval", "serve", "doctor"]
+_COMMANDS = ["build", "check", "dump", "graph", "verifiers", "convert", "import", "score", "test", "explain", "rank", "eval", "serve", "doctor", "cache"]
 
 
 def _parser() -> argparse.ArgumentParser:

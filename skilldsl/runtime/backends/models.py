@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "pick_dtype",
     "load_model",
     "model_directory",
+    "CONVERTED_META",
 ]
 
 
@@ -127,8 +129,12 @@ def _default(fetch: bool) -> ResolvedModel:
 # every use, by content whenever a file's mtime moved, so a truncated or rewritten file is found
 # at once, and an intact one costs a stat, not a hash of hundreds of MB.
 MANIFEST = "skilldsl-checksums.json"
-# How skilldsl converts a GGUF (part of the converted copy's key): bump it when _save_converted changes.
+# How skilldsl converts a GGUF (part of the converted copy's key): bump it when the copy's weights or
+# tokenizer files change (not for CONVERTED_META).
 CONVERSION = 1
+# In a converted copy: what it was made from (source GGUF path, size, mtime_ns, transformers release,
+# CONVERSION, dtype) and when; copies an older skilldsl made have none.
+CONVERTED_META = "skilldsl-converted.json"
 
 
 def _damage(folder: Path, expected: "dict | None" = None) -> "str | None":
@@ -331,14 +337,15 @@ def load_model(resolved: ResolvedModel, device: str, dtype, *, convert_cache: bo
     conversion); the result is saved once as safetensors under ``<models>/converted/`` so the
     next process loads in about a second.
     """
-    converted = _converted_dir(resolved, dtype) if convert_cache and resolved.gguf_file else None
+    made = _conversion_source(resolved, dtype) if convert_cache and resolved.gguf_file else None
+    converted = _converted_path(resolved, made) if made is not None else None
     loaded = _load_converted(converted, dtype, resolved) if converted is not None else None
     if loaded is not None:
         tokenizer, model = loaded
     else:
         tokenizer, model = _from_pretrained(resolved.path, _gguf_kwargs(resolved), dtype, resolved)
         if converted is not None:
-            _save_converted(tokenizer, model, converted)
+            _save_converted(tokenizer, model, converted, made)
     model.to(device).eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -357,6 +364,7 @@ def model_directory(resolved: ResolvedModel, dtype) -> Path:
         load_model(resolved, "cpu", dtype)  # converts and saves (or replaces a damaged copy)
     if not converted.is_dir():
         raise BackendError(f"could not write a converted copy of {resolved.model_id} under {converted.parent}")
+    _mark_used(converted)
     return converted
 
 
@@ -380,9 +388,12 @@ def _load_converted(converted: Path, dtype, resolved: ResolvedModel):
     damage = _damage(converted)
     if damage is None:
         try:
-            return _from_pretrained(str(converted), {}, dtype, resolved)
+            loaded = _from_pretrained(str(converted), {}, dtype, resolved)
         except BackendError as exc:
             damage = f"it does not load: {exc}"
+        else:
+            _mark_used(converted)
+            return loaded
     _say(f"the converted copy of {resolved.model_id} at {converted} cannot be used: {damage}; converting it again")
     shutil.rmtree(converted, ignore_errors=True)
     return None
@@ -394,17 +405,44 @@ def _converted_dir(resolved: ResolvedModel, dtype) -> Path:
     another release made (its tokenizer's special tokens, its generation config) is never reused
     after an upgrade, nor by a second virtualenv on another release (the vLLM one). The checksum
     manifest proves only that the copy is the one written."""
+    return _converted_path(resolved, _conversion_source(resolved, dtype))
+
+
+def _conversion_source(resolved: ResolvedModel, dtype) -> dict:
+    """What a converted copy of ``resolved`` at ``dtype`` is made from, as of now: the inputs of its
+    key, kept in the copy as :data:`CONVERTED_META` (``skilldsl cache`` reads them)."""
     import transformers
 
     src = Path(resolved.path) / resolved.gguf_file
     stat = src.stat()
-    made_by = f"{transformers.__version__}\0{CONVERSION}"
-    key = hashlib.sha256(f"{src.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{made_by}".encode()).hexdigest()[:16]
-    return models_dir() / "converted" / f"{src.stem}-{str(dtype).replace('torch.', '')}-{key}"
+    return {"source": str(src.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "transformers": transformers.__version__, "conversion": CONVERSION,
+            "dtype": str(dtype).replace("torch.", "")}
 
 
-def _save_converted(tokenizer, model, target: Path) -> None:
-    """Save atomically (temp dir + rename); a failure only costs the speed-up."""
+def _converted_key(made: dict) -> str:
+    """The hash that names a converted copy made from ``made`` (see :func:`_conversion_source`)."""
+    fields = (made["source"], made["size"], made["mtime_ns"], made["transformers"], made["conversion"])
+    return hashlib.sha256("\0".join(map(str, fields)).encode()).hexdigest()[:16]
+
+
+def _converted_path(resolved: ResolvedModel, made: dict) -> Path:
+    stem = Path(resolved.gguf_file).stem
+    return models_dir() / "converted" / f"{stem}-{made['dtype']}-{_converted_key(made)}"
+
+
+def _mark_used(folder: Path) -> None:
+    """Record that a converted copy was used (its directory's mtime), so pruning keeps it; a
+    read-only shared cache still loads."""
+    try:
+        os.utime(folder)
+    except OSError:
+        pass
+
+
+def _save_converted(tokenizer, model, target: Path, made: "dict | None" = None) -> None:
+    """Save atomically (temp dir + rename), with what it was made from (``made``, see
+    :func:`_conversion_source`) in :data:`CONVERTED_META`; a failure only costs the speed-up."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
@@ -412,7 +450,10 @@ def _save_converted(tokenizer, model, target: Path) -> None:
         model.config.quantization_config = None  # the copy is plain safetensors, not GGUF
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        _write_manifest(tmp, _manifest_of(tmp))  # the checksums every later load verifies
+        if made is not None:
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            (tmp / CONVERTED_META).write_text(json.dumps({**made, "created": created}, indent=1), encoding="utf-8")
+        _write_manifest(tmp, _manifest_of(tmp))  # the checksums every later load verifies (the metadata too)
         os.rename(tmp, target)
     except (OSError, TypeError, ValueError):
         if "tmp" in locals():
