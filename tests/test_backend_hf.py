@@ -429,6 +429,23 @@ def test_unservable_generate_requests_fail_alone_and_constraints_compile_once(mo
     assert batches == [1, 1] and lookups == [text]  # two micro-batches, one constraint lookup
 
 
+def test_a_constraint_the_engine_cannot_build_fails_its_requests_alone(monkeypatch):
+    # the compiler refuses such a constraint; one that reaches the backend anyway (a hand-written
+    # .skillc, an API caller) must not cost the requests of the other constraints in the call
+    b, batches = _stubbed(monkeypatch)
+    lookahead = {"type": "regex", "pattern": "(?=a)b"}
+
+    def index(constraint):
+        if constraint == lookahead:
+            raise ValueError("Failed to build DFA error building NFA")
+
+    monkeypatch.setattr(b, "_constraint_index", index)
+    out = b.generate([GenerateRequest(_msgs("one"), lookahead, max_tokens=8),
+                      GenerateRequest(_msgs("two"), {"type": "text"}, max_tokens=8)])
+    assert out[1].text == "ok" and out[1].error is None and batches == [1]
+    assert out[0].text == "" and "Failed to build DFA" in out[0].error
+
+
 def test_load_failure_is_remembered(monkeypatch):
     attempts = []
 

@@ -187,8 +187,10 @@ def test_a_request_that_cannot_be_served_costs_only_itself(vllm_backend):
         GenerateRequest(_messages("Say a number."), {"type": "regex", "pattern": "(a)\\1"}, max_tokens=8),
         GenerateRequest(_messages("Write a long JSON."), {"type": "json", "schema": {"type": "object"}}, max_tokens=1),
         GenerateRequest(_messages("Pick."), {"type": "choice", "labels": ["yes", "no"]}, max_tokens=4),
+        GenerateRequest(_messages("A host."), {"type": "json", "schema": {"type": "string", "format": "hostname"}}),
     ])
     assert results[0].error is None and results[0].text.isdigit()
+    assert results[4].error and "hostname is not supported" in results[4].error  # no regex for its schema
     assert results[1].error and "refused" in results[1].error  # a back-reference no grammar engine takes
     assert results[2].error and "cut off" in results[2].error
     assert results[3].error is None and results[3].text in ("yes", "no")

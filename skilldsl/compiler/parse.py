@@ -275,11 +275,24 @@ def _regex(call: Call, span: Span) -> Answer:
     _no_kwargs(call, ("max_tokens",))
     if len(call.args) != 1 or not isinstance(call.args[0], Const) or not isinstance(call.args[0].value, str):
         raise SkillError(Diagnostic(call.span, 'regex takes one quoted pattern: regex("[0-9]+")'))
+    pattern = call.args[0].value
     try:
-        re.compile(call.args[0].value)
+        re.compile(pattern)
     except re.error as exc:
         raise SkillError(Diagnostic(call.args[0].span, f"invalid regular expression: {exc}")) from None
-    return Answer("regex", pattern=call.args[0].value, max_tokens=_max_tokens(call), span=span)
+    _decodable({"type": "regex", "pattern": pattern}, call.args[0].span, "regular expression: lookaround, "
+               "backreferences and \\b are not supported")
+    return Answer("regex", pattern=pattern, max_tokens=_max_tokens(call), span=span)
+
+
+def _decodable(constraint: dict, span: Span, what: str) -> None:
+    """Refuse an answer constraint the constrained-decoding engine cannot build a guide for:
+    found here, not when the first judge call of a run fails."""
+    from ..runtime.backends.constraints import engine_problem
+
+    problem = engine_problem(constraint)
+    if problem is not None:
+        raise SkillError(Diagnostic(span, f"constrained decoding (outlines) cannot use this {what} ({problem})"))
 
 
 def _text(call: Call, span: Span) -> Answer:
@@ -314,6 +327,7 @@ def _json_answer(schema, span: Span) -> Answer:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise SkillError(Diagnostic(span, f"invalid JSON schema for the answer: {exc.message}")) from None
+    _decodable({"type": "json", "schema": schema}, span, "JSON schema")
     return Answer("json", schema=schema, span=span)
 
 

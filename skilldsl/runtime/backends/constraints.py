@@ -21,7 +21,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["constraint_regex", "constraint_key", "IndexCache", "JSON_WHITESPACE"]
+__all__ = ["constraint_regex", "constraint_key", "engine_problem", "IndexCache", "JSON_WHITESPACE"]
 
 # Between JSON tokens allow at most one space: a small judge otherwise pads with newlines
 # until it runs out of tokens, and the output no longer parses.
@@ -62,6 +62,34 @@ def _regex_of(blob: str) -> str | None:
         labels = range(int(constraint["min"]), int(constraint["max"]) + 1)
         return "|".join(str(n) for n in labels)
     raise ValueError(f"unknown answer constraint type {kind!r}")
+
+
+def engine_problem(constraint: dict) -> "str | None":
+    """Why constrained decoding cannot build a guide for ``constraint``, or None. outlines_core
+    (every local engine's guide) turns a JSON schema into a regex and a regex into a DFA: a schema
+    feature it lacks, or lookaround, a backreference or ``\\b`` in a regex, fails there. Checked
+    over a vocabulary of the 256 single bytes (every model's tokens are byte strings), so the
+    compiler needs no model; a problem is the first line of outlines_core's message."""
+    try:
+        regex = constraint_regex(constraint)
+    except (ValueError, TypeError) as exc:
+        return _first_line(exc)
+    return None if regex is None else _dfa_problem(regex)
+
+
+@lru_cache(maxsize=256)
+def _dfa_problem(regex: str) -> "str | None":
+    from outlines_core import Index, Vocabulary
+
+    try:
+        Index(regex, Vocabulary(256, {bytes([b]): [b] for b in range(256)}))
+    except ValueError as exc:
+        return _first_line(exc)
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
 
 
 class IndexCache:

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from functools import partial
 
-from .base import GenerateRequest, Generation, attempt, cut_off
+from .base import GenerateRequest, Generation, attempt, cut_off, describe, failed
 from .constraints import IndexCache, constraint_key, constraint_regex
 from .hf_batch import unservable
 from .models import models_dir
@@ -41,7 +41,13 @@ class ConstrainedGeneration:
             if not live:
                 continue
             items = [out[i] for i in live]
-            run = partial(self._generate_batch, index=self._constraint_index(items[0].request.constraint))
+            try:
+                index = self._constraint_index(items[0].request.constraint)
+            except unservable() as exc:  # a constraint the engine cannot build fails its own requests
+                for i in live:
+                    out[i] = failed(requests[i], describe(exc, "cannot build the answer constraint: "))
+                continue
+            run = partial(self._generate_batch, index=index)
             order = sorted(range(len(live)), key=lambda k: len(items[k].prompt))
             lengths = [len(it.prompt) + it.max_new for it in items]
             for chunk in self._micro_batches(order, lengths):
