@@ -204,3 +204,24 @@ def loaded_or_skip(backend, part: str = "model"):
             pytest.fail(f"the default model's {part} must load (SKILLDSL_REQUIRE_MODEL is set): {exc}")
         pytest.skip(f"the default model's {part} cannot be loaded here: {exc}")
     return backend
+
+
+class PretrainedStandIn:
+    """A tokenizer or model that writes ``files`` (name -> bytes) when saved, as
+    ``save_pretrained`` does: for ``models.load_model`` tests with transformers faked."""
+
+    def __init__(self, files: dict):
+        self.files, self.pad_token_id = files, 0
+        self.config = type("Config", (), {"quantization_config": "gguf"})()
+
+    def save_pretrained(self, folder) -> None:
+        from pathlib import Path
+
+        for name, data in self.files.items():
+            (Path(folder) / name).write_bytes(data)
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from _runtime_support import PretrainedStandIn
 from skilldsl.runtime.backends import models
 from skilldsl.runtime.backends.base import BackendError
 
@@ -158,24 +159,6 @@ def test_a_damaged_default_model_without_fetching_says_how_to_repair(home, monke
     assert "unzip -p" in str(err.value)
 
 
-class _Saved:
-    """A tokenizer or model that saves some files, as ``save_pretrained`` does."""
-
-    def __init__(self, files: dict):
-        self.files, self.pad_token_id = files, 0
-        self.config = type("Config", (), {"quantization_config": "gguf"})()
-
-    def save_pretrained(self, folder) -> None:
-        for name, data in self.files.items():
-            (Path(folder) / name).write_bytes(data)
-
-    def to(self, device):
-        return self
-
-    def eval(self):
-        return self
-
-
 @pytest.fixture
 def converter(home, monkeypatch, tmp_path):
     """``load_model`` on a local GGUF, transformers faked: returns (load, the paths loaded from)."""
@@ -185,7 +168,8 @@ def converter(home, monkeypatch, tmp_path):
 
     def from_pretrained(path, kwargs, dtype, resolved):
         loaded.append(path)
-        return _Saved({"tokenizer.json": b"{}"}), _Saved({"config.json": b"{}", "model.safetensors": b"w" * 1000})
+        return (PretrainedStandIn({"tokenizer.json": b"{}"}),
+                PretrainedStandIn({"config.json": b"{}", "model.safetensors": b"w" * 1000}))
 
     monkeypatch.setattr(models, "_from_pretrained", from_pretrained)
     resolved = models.resolve_model(gguf)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from _runtime_support import PretrainedStandIn
 from skilldsl.cli import main
 from skilldsl.cli.cache_cmd import human_size
 from skilldsl.runtime.backends import cache_admin, models
@@ -248,29 +249,13 @@ def test_a_failed_removal_exits_1(cache, monkeypatch, capsys):
 
 # -- what load_model writes and records ----------------------------------------------------------------
 
-class _Saved:
-    """A stand-in tokenizer or model: saves one file, as ``save_pretrained`` does."""
-
-    def __init__(self, name: str):
-        self.name, self.pad_token_id = name, 0
-        self.config = type("Config", (), {"quantization_config": "gguf"})()
-
-    def save_pretrained(self, folder) -> None:
-        (Path(folder) / self.name).write_bytes(b"w" * 100)
-
-    def to(self, device):
-        return self
-
-    def eval(self):
-        return self
-
-
 @pytest.fixture
 def load(home, tmp_path, monkeypatch):
     """``load_model`` of a local GGUF with transformers faked."""
     resolved = _gguf(tmp_path, "Tiny.Q8_0.gguf")
     monkeypatch.setattr(models, "_from_pretrained",
-                        lambda *a: (_Saved("tokenizer.json"), _Saved("model.safetensors")))
+                        lambda *a: (PretrainedStandIn({"tokenizer.json": b"w" * 100}),
+                                    PretrainedStandIn({"model.safetensors": b"w" * 100})))
     return resolved, lambda: models.load_model(resolved, "cpu", "float32")
 
 
