@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from ..errors import Span
 from ..ir.functions import BUILTINS, OPERATORS, resolve_operator
+from ..ir.verify import RESERVED_NAMES, known_verifiers, lookup_verifier, tie_misplaced
 from .ast import Evidence, Skill, Template, TemplateRef
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
 from .loader import did_you_mean
 from .report import Collector
 from .tests_section import check_tests
-from ..ir.types import accepts, describe, element, is_list, unify
+from ..ir.types import accepts, describe, element, evidence_value_type, is_list, unify
 
 __all__ = ["Analysis", "check_skill", "evidence_type", "lookup_verifier"]
 
@@ -43,39 +44,11 @@ class _Scope:
     allow: tuple = ()
 
 
-# locals, `files` and the expression keywords: an input or evidence with such a name could not be read
-_RESERVED = frozenset({"item", "index", "candidate", "files", "if", "else", "and", "or", "not", "true", "false", "na"})
-# swap mirrors a 3-label choice by exchanging its first and last labels (runtime/evidence.py _mirror):
-# the labels of a and b must sit there, the tie between. What gives a misplaced tie away:
-_SIDE_WORDS = frozenset({"a", "b", "1", "2", "first", "second", "left", "right"})
-_TIE_WORDS = frozenset({"tie", "equal", "same", "draw", "neither", "both", "none"})
-
-
-def lookup_verifier(name: str):
-    """The registered verifier ``name`` or None (a broken built-in module must not stop a build)."""
-    return _verifiers().get(name)
-
-
-def _verifiers() -> dict:
-    """Every verifier by name; if a built-in module is broken, those registered anyway (plugins)."""
-    from ..verifiers import registry
-
-    try:
-        return {v.name: v for v in registry.all_verifiers()}
-    except ImportError:
-        return registry.registered()
-
-
 def evidence_type(ev: Evidence) -> str:
     """The type of an evidence's value in expressions."""
-    if ev.kind == "ask":
-        base = {"choice": "choice", "score": "score", "json": "json"}.get(ev.answer.type, "text")
-    elif ev.kind == "check":
-        spec = lookup_verifier(ev.check.func)
-        base = spec.returns if spec is not None else "bool"
-    else:
-        base = {"run": "json", "route": "choice", "model": "number"}[ev.kind]
-    return f"list[{base}]" if ev.each is not None else base
+    spec = lookup_verifier(ev.check.func) if ev.kind == "check" else None
+    return evidence_value_type(ev.kind, ev.answer.type if ev.kind == "ask" else None,
+                               spec.returns if spec is not None else "bool", fanned=ev.each is not None)
 
 
 def check_skill(skill: Skill) -> Analysis:
@@ -125,7 +98,7 @@ class _Checker:
                 self.out.error(self.skill.evidence[name].span, f"'{name}' is both an input and an evidence; "
                                "rename one so expressions can tell them apart")
         for name, span in self.declared_names():
-            if name in _RESERVED:
+            if name in RESERVED_NAMES:
                 self.out.error(span, f"'{name}' is a reserved word and cannot name an input or evidence")
 
     def declared_names(self):
@@ -220,7 +193,7 @@ class _Checker:
         arg_types = [self.typeof(a, scope) for a in call.args]
         kw_types = {k: self.typeof(v, scope) for k, v in call.kwargs}
         if spec is None:
-            hint = did_you_mean(call.func, sorted(_verifiers()))
+            hint = did_you_mean(call.func, sorted(known_verifiers()))
             self.out.error(call.func_span, f"unknown verifier '{call.func}'{hint} (`skilldsl verifiers` lists them)")
             return
         self.verifiers[ev.name] = spec
@@ -288,7 +261,7 @@ class _Checker:
         elif ev.answer.type != "choice" or len(ev.answer.labels) not in (2, 3):
             self.out.error(span, "swap needs a choice of 2 labels (A, B) or 3 (A, tie, B): "
                            "the first and last are exchanged when a and b are")
-        elif len(ev.answer.labels) == 3 and _tie_misplaced(ev.answer.labels):
+        elif len(ev.answer.labels) == 3 and tie_misplaced(ev.answer.labels):
             first, middle, last = ev.answer.labels
             self.out.error(ev.answer.span or span, f"swap exchanges the first and last labels, so "
                            f"choice({first}, {middle}, {last}) would read the swapped order's {first} as "
@@ -568,16 +541,10 @@ class _Checker:
         return _CALL_TYPERS.get(e.func, _type_builtin)(self, e, builtin, scope)
 
     def check_arity(self, e: Call, builtin) -> bool:
-        n, params = len(e.args), builtin.params
-        if builtin.variadic:
-            least = builtin.min_args if builtin.min_args is not None else len(params)
-            ok, want = n >= least, f"at least {least}"
-        else:
-            ok, want = n == len(params), str(len(params))
-        if not ok:
-            self.out.error(e.span, f"{e.func}() takes {want} argument(s), got {n}: {e.func}({', '.join(params)}"
-                           f"{', ...' if builtin.variadic else ''})")
-        return ok
+        problem = builtin.arity_problem(len(e.args))
+        if problem:
+            self.out.error(e.span, problem)
+        return problem is None
 
     # -- cycles and unused evidence ------------------------------------------------------
     def check_cycles(self) -> None:
@@ -714,7 +681,7 @@ def _reward_hint(reward: Expr, skill: Skill) -> str:
 def _type_builtin(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     types = [ck.typeof(a, scope) for a in e.args]
     for i, (arg, t) in enumerate(zip(e.args, types)):
-        want = builtin.params[min(i, len(builtin.params) - 1)]
+        want = builtin.param(i)
         spreads = builtin.spreads and is_list(t)
         if not accepts(want, element(t) if spreads else t):
             ck.out.error(arg.span, f"{e.func}(): argument {i + 1} must be {describe(want)}, but this is {describe(t)}")
@@ -789,12 +756,3 @@ _TYPERS = {
     Cond: _Checker.type_cond,
     Call: _Checker.type_call,
 }
-
-
-def _tie_misplaced(labels: tuple) -> bool:
-    """Whether a 3-label choice reads as (side, side, tie): its middle label names a response (B,
-    second, or the first label's next letter: Response A, Response B) or its last is a tie word."""
-    first, middle, last = (label.casefold() for label in labels)
-    next_of_first = (0 < len(first) == len(middle) and first[:-1] == middle[:-1]
-                     and ord(middle[-1]) == ord(first[-1]) + 1)
-    return middle in _SIDE_WORDS or next_of_first or last in _TIE_WORDS

@@ -97,6 +97,22 @@ class Builtin:
     lazy: bool = False
     spreads: bool = False
 
+    def param(self, i: int) -> str:
+        """The type argument ``i`` must have (a variadic's last parameter repeats)."""
+        return self.params[min(i, len(self.params) - 1)]
+
+    def arity_problem(self, n: int) -> "str | None":
+        """Why a call with ``n`` arguments does not fit (``clip() takes 3 argument(s), got 2: ...``), or None."""
+        if self.variadic:
+            least = self.min_args if self.min_args is not None else len(self.params)
+            ok, want = n >= least, f"at least {least}"
+        else:
+            ok, want = n == len(self.params), str(len(self.params))
+        if ok:
+            return None
+        return (f"{self.name}() takes {want} argument(s), got {n}: {self.name}({', '.join(self.params)}"
+                f"{', ...' if self.variadic else ''})")
+
     @property
     def always_evaluated(self) -> "slice":
         """The arguments every evaluation of a call evaluates (what the eager plan may assume)."""

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .verify import check_program
+
 __all__ = ["FORMAT", "Program", "canonical_json", "canonical_numbers", "compute_reward_id", "schema_path",
            "validate_doc"]
 
@@ -134,21 +136,32 @@ class Program:
 
     @classmethod
     def load(cls, path: "str | Path") -> "Program":
-        """Read a ``.skillc`` file, checking its format, its shape (``ir.schema.json``) and that its
-        reward id matches its content; any problem is a ``ValueError`` that starts with ``path``."""
+        """Read a ``.skillc`` file, checking its format, its shape (``ir.schema.json``), that its
+        reward id matches its content, and that it is a program the checker would accept
+        (:func:`skilldsl.ir.verify.verify`); any problem is a ``ValueError`` that starts with ``path``."""
         doc = _read_json(path)
-        found = doc.get("format") if isinstance(doc, dict) else None
-        if found in _RETIRED:
-            raise ValueError(f"{path}: {found} is no longer run: {_RETIRED[found]}")
-        if found != FORMAT:
-            raise ValueError(f"{path}: not a {FORMAT} file")
         try:
-            validate_doc(doc)
+            _check_loaded(doc)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
-        if doc.get("reward_id") != compute_reward_id(doc):
-            raise ValueError(f"{path}: reward id does not match the content (file edited after build?)")
         return cls(doc)
+
+
+def _check_loaded(doc: Any) -> None:
+    """Refuse a read document: another format, a wrong shape, a reward id that does not match, or a
+    program the checker would not accept (a matching id proves nothing: anyone can compute one)."""
+    found = doc.get("format") if isinstance(doc, dict) else None
+    if found in _RETIRED:
+        raise ValueError(f"{found} is no longer run: {_RETIRED[found]}")
+    if found != FORMAT:
+        raise ValueError(f"not a {FORMAT} file")
+    try:
+        validate_doc(doc)
+    except RecursionError:  # the schema's validator recurses once per level; no source nests so deep
+        raise ValueError(f"not a valid {FORMAT} program: an expression is nested too deeply") from None
+    if doc.get("reward_id") != compute_reward_id(doc):
+        raise ValueError("reward id does not match the content (file edited after build?)")
+    check_program(doc)
 
 
 def _read_json(path: "str | Path") -> Any:
@@ -160,3 +173,5 @@ def _read_json(path: "str | Path") -> Any:
                          "a .skillc is written by `skilldsl build`") from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a valid {FORMAT} program: nested too deeply") from None

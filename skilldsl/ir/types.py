@@ -24,7 +24,7 @@ from typing import Any, Callable
 from ..values import Value
 
 __all__ = ["NUMERIC", "TEXTUAL", "DYNAMIC", "VALUE_CHECKS", "accepts", "unify", "element", "is_list", "describe",
-           "value_type", "value_accepts"]
+           "value_type", "value_accepts", "evidence_value_type"]
 
 NUMERIC = frozenset({"number", "integer", "bool", "score"})
 TEXTUAL = frozenset({"text", "choice"})
@@ -79,6 +79,23 @@ def unify(a: str, b: str) -> "str | None":
         item = unify(element(a), element(b))
         return None if item is None else f"list[{item}]"
     return None
+
+
+# the value of an ask by its answer type (choice, score, json; any other answer is text), of other kinds
+_ANSWER_TYPES = {"choice": "choice", "score": "score", "json": "json"}
+_KIND_TYPES = {"run": "json", "route": "choice", "model": "number"}
+
+
+def evidence_value_type(kind: str, answer: "str | None" = None, returns: str = "bool", fanned: bool = False) -> str:
+    """The type of an evidence's value in expressions: an ``ask`` by its ``answer`` type, a ``check``
+    by what its verifier ``returns``, a list of that when ``fanned`` out by ``each``."""
+    if kind == "ask":
+        base = _ANSWER_TYPES.get(answer, "text")
+    elif kind == "check":
+        base = returns
+    else:
+        base = _KIND_TYPES[kind]
+    return f"list[{base}]" if fanned else base
 
 
 _WORDS = {"text": "text", "number": "a number", "integer": "an integer", "bool": "true/false",
