@@ -288,7 +288,7 @@ def _regex(call: Call, span: Span) -> Answer:
 def _decodable(constraint: dict, span: Span, what: str) -> None:
     """Refuse an answer constraint the constrained-decoding engine cannot build a guide for:
     found here, not when the first judge call of a run fails."""
-    from ..runtime.backends.constraints import engine_problem
+    from ..ir.constraints import engine_problem
 
     problem = engine_problem(constraint)
     if problem is not None:

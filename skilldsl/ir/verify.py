@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .constraints import engine_problem
 from .functions import BUILTINS, resolve_operator
 from .schema_messages import did_you_mean
 from .types import accepts, describe, element, evidence_value_type, is_list, unify
@@ -287,6 +288,11 @@ class _Verifier:
             if not lo < hi or hi - lo + 1 > _MAX_SCORE_VALUES:
                 self.problem(f"{place}: answer", f"score({lo}, {hi}): need min < max and at most "
                              f"{_MAX_SCORE_VALUES} values")
+        elif answer["type"] in ("regex", "json"):
+            problem = engine_problem(answer)
+            if problem is not None:
+                self.problem(f"{place}: answer", f"constrained decoding (outlines) cannot use this "
+                             f"{answer['type']} answer ({problem})")
 
     def check_run(self, name: str, node: dict, scope: _Scope) -> None:
         for used in node["uses"]:
