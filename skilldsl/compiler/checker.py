@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Span
 from ..ir.functions import BUILTINS, OPERATORS, resolve_operator
-from ..ir.verify import RESERVED_NAMES, known_verifiers, lookup_verifier, tie_misplaced
+from ..ir.verify import RESERVED_NAMES, find_cycle, known_verifiers, lookup_verifier, tie_misplaced
 from .ast import Evidence, Skill, Template, TemplateRef
 from .expr import NA, Attr, Binary, Call, Cond, Const, Expr, Index, Name, Unary
 from .loader import did_you_mean
@@ -550,7 +550,7 @@ class _Checker:
     def check_cycles(self) -> None:
         state: dict[str, int] = {}
         for name in self.skill.evidence:
-            cycle = _find_cycle(name, self.deps, state, [])
+            cycle = find_cycle(name, self.deps, state, [])
             if cycle:
                 span = self.skill.evidence[cycle[0]].span
                 self.out.error(span, f"evidence cycle: {' -> '.join(cycle)} (evidence cannot depend on itself)")
@@ -582,23 +582,6 @@ class _Checker:
         for name, ev in self.skill.evidence.items():
             if name not in used:
                 self.out.warning(ev.span, f"evidence '{name}' is never used by the reward")
-
-
-def _find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] | None":
-    """Depth-first search; state 1 = on the stack, 2 = done."""
-    if state.get(name) == 2:
-        return None
-    if state.get(name) == 1:
-        return stack[stack.index(name):] + [name]
-    state[name] = 1
-    stack.append(name)
-    for dep in sorted(deps.get(name, ())):
-        cycle = _find_cycle(dep, deps, state, stack)
-        if cycle:
-            return cycle
-    stack.pop()
-    state[name] = 2
-    return None
 
 
 def _derivations(start: str, reads: dict, deps: dict, references: set) -> dict:

@@ -35,7 +35,8 @@ from .functions import BUILTINS, resolve_operator
 from .schema_messages import did_you_mean
 from .types import accepts, describe, element, evidence_value_type, is_list, unify
 
-__all__ = ["verify", "check_program", "RESERVED_NAMES", "tie_misplaced", "lookup_verifier", "known_verifiers"]
+__all__ = ["verify", "check_program", "RESERVED_NAMES", "tie_misplaced", "lookup_verifier", "known_verifiers",
+           "find_cycle"]
 
 # locals, `files` and the expression keywords: an input or evidence with such a name could not be read
 RESERVED_NAMES = frozenset({"item", "index", "candidate", "files", "if", "else", "and", "or", "not", "true",
@@ -323,7 +324,7 @@ class _Verifier:
     def check_cycles(self) -> None:
         state: dict[str, int] = {}
         for name in self.deps:
-            cycle = _find_cycle(name, self.deps, state, [])
+            cycle = find_cycle(name, self.deps, state, [])
             if cycle:
                 self.problem(f"evidence '{cycle[0]}'", f"evidence cycle: {' -> '.join(cycle)}")
                 return
@@ -534,8 +535,9 @@ class _Verifier:
         return name, body
 
 
-def _find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] | None":
-    """Depth-first search; state 1 = on the stack, 2 = done."""
+def find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] | None":
+    """A dependency cycle through ``name`` (``[n, ..., n]``) or None: a depth-first search over
+    ``deps`` (name -> names it depends on); ``state`` marks names 1 = on the stack, 2 = done."""
     if state.get(name) == 2:
         return None
     if state.get(name) == 1:
@@ -543,7 +545,7 @@ def _find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] |
     state[name] = 1
     stack.append(name)
     for dep in sorted(deps.get(name, ())):
-        cycle = _find_cycle(dep, deps, state, stack)
+        cycle = find_cycle(dep, deps, state, stack)
         if cycle:
             return cycle
     stack.pop()
