@@ -664,15 +664,10 @@ def _reward_hint(reward: Expr, skill: Skill) -> str:
 def _type_builtin(ck: _Checker, e: Call, builtin, scope: _Scope) -> str:
     types = [ck.typeof(a, scope) for a in e.args]
     for i, (arg, t) in enumerate(zip(e.args, types)):
-        want = builtin.param(i)
-        spreads = builtin.spreads and is_list(t)
-        if not accepts(want, element(t) if spreads else t):
-            ck.out.error(arg.span, f"{e.func}(): argument {i + 1} must be {describe(want)}, but this is {describe(t)}")
-    if builtin.result != "unify":
-        return builtin.result
-    result = types[0]
-    for t in types[1:]:
-        result = unify(result, t) if result is not None else None
+        problem = builtin.argument_problem(i, t)
+        if problem is not None:
+            ck.out.error(arg.span, f"{e.func}(): {problem}")
+    result = builtin.result_type(types)
     if result is None:
         ck.out.error(e.span, f"{e.func}(): the arguments have different types ({', '.join(map(describe, types))}); "
                      "they must give the same kind of value")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .types import DYNAMIC, accepts, unify, value_accepts
+from .types import DYNAMIC, accepts, describe, element, is_list, unify, value_accepts
 
 __all__ = ["Builtin", "BUILTINS", "Overload", "OPERATORS", "resolve_operator", "select_overload", "LAZY_OPERATORS"]
 
@@ -112,6 +112,23 @@ class Builtin:
             return None
         return (f"{self.name}() takes {want} argument(s), got {n}: {self.name}({', '.join(self.params)}"
                 f"{', ...' if self.variadic else ''})")
+
+    def argument_problem(self, i: int, t: str) -> "str | None":
+        """Why argument ``i`` of type ``t`` does not fit (``argument 2 must be a number, but this
+        is text``), or None; a spreading builtin takes a list of its parameter type too."""
+        want = self.param(i)
+        if accepts(want, element(t) if self.spreads and is_list(t) else t):
+            return None
+        return f"argument {i + 1} must be {describe(want)}, but this is {describe(t)}"
+
+    def result_type(self, types: list) -> "str | None":
+        """The call's type for arguments of ``types``; None when a unifying builtin's differ."""
+        if self.result != "unify":
+            return self.result
+        result = types[0]
+        for t in types[1:]:
+            result = unify(result, t) if result is not None else None
+        return result
 
     @property
     def always_evaluated(self) -> "slice":

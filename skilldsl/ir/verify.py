@@ -594,15 +594,10 @@ def _verifier_arg_problems(spec, args: list, kwargs: dict) -> list[str]:
 def _type_builtin(v: _Verifier, e: dict, builtin, scope: _Scope) -> str:
     types = [v.typeof(a, scope) for a in e["args"]]
     for i, t in enumerate(types):
-        want = builtin.param(i)
-        if not accepts(want, element(t) if builtin.spreads and is_list(t) else t):
-            v.problem(scope.place, f"{e['call']}(): argument {i + 1} must be {describe(want)}, but this is "
-                      f"{describe(t)}")
-    if builtin.result != "unify":
-        return builtin.result
-    result = types[0]
-    for t in types[1:]:
-        result = unify(result, t) if result is not None else None
+        problem = builtin.argument_problem(i, t)
+        if problem is not None:
+            v.problem(scope.place, f"{e['call']}(): {problem}")
+    result = builtin.result_type(types)
     if result is None:
         v.problem(scope.place, f"{e['call']}(): the arguments have different types "
                   f"({', '.join(map(describe, types))})")
