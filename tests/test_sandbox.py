@@ -245,7 +245,9 @@ def test_limits_from_ir_mapping():
     assert Limits.of(None) == Limits()
     with pytest.raises(ValueError, match="unknown sandbox limits: bogus"):
         Limits.of({"bogus": 1})
-    assert Limits(timeout=2.5).to_job()["cpu_seconds"] == 3
+    # the CPU budget a second above the wall budget, so a busy loop always meets the wall clock first
+    assert Limits(timeout=2.5).to_job()["cpu_seconds"] == 4
+    assert Limits(timeout=2.5, cpu_seconds=0.5).to_job()["cpu_seconds"] == 1
 
 
 def test_fallback_without_namespaces_keeps_limits_and_private_dir(monkeypatch, capsys):

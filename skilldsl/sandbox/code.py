@@ -286,10 +286,9 @@ def io_program(response: Any, inputs: Any, outputs: Any, *, timeout: Any = 6, li
     if bad:
         return Verdict.error(bad)
     base = limits or Limits(timeout=float(timeout))
-    # a case's CPU budget is a second above its wall budget: a busy loop meets the wall clock
-    # first ("timeout", as the docs say), and the CPU limit stops only code that burns CPU faster
-    # than time passes (threads). Equal budgets raced, and the busy loop's status flipped between runs.
-    case_cpu = base.timeout + 1
+    # each case's CPU budget is Limits' default for its own wall budget (a second above it, see
+    # Limits.to_job), not that of the whole run's
+    case_cpu = Limits(timeout=base.timeout).to_job()["cpu_seconds"]
     case_limits = Limits(**{**base.__dict__, "timeout": base.timeout * len(inputs) + 5, "cpu_seconds": case_cpu})
     secret = secrets.token_hex(16)
     # the harness holds every case's stdout for its one report: in all at most a 32nd of its memory

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import marshal
+import math
 import os
 import queue
 import selectors
@@ -39,7 +40,7 @@ class Limits:
     """Hard limits for one run. ``timeout`` is wall-clock seconds including interpreter start-up."""
 
     timeout: float = 10.0
-    cpu_seconds: float | None = None  # default: the wall timeout, rounded up
+    cpu_seconds: float | None = None  # default: the wall timeout rounded up, plus a second (see to_job)
     memory_mb: int = 512  # per process (RLIMIT_AS) and for the whole sandbox (the watchdog)
     output_bytes: int = 1 << 20  # per stream; more is a limit hit
     nproc: int = 16  # processes and threads of the run
@@ -60,9 +61,13 @@ class Limits:
         return cls(**spec)
 
     def to_job(self) -> dict:
-        """The limits as the child reads them (CPU seconds resolved)."""
+        """The limits as the child reads them (CPU seconds resolved). By default the CPU budget is a
+        second above the wall budget: a busy loop meets the wall clock first, a ``timeout`` every
+        time (equal budgets raced, and a late-waking watchdog made it a CPU ``limit``); the CPU
+        limit stops code that burns CPU faster than time passes (threads)."""
         job = asdict(self)
-        job["cpu_seconds"] = max(1, int(-(-(self.cpu_seconds or self.timeout) // 1)))
+        given = self.cpu_seconds
+        job["cpu_seconds"] = max(1, math.ceil(given)) if given else math.ceil(self.timeout) + 1
         return job
 
 
