@@ -109,3 +109,17 @@ def test_a_broken_builtin_module_does_not_hide_registered_verifiers(monkeypatch)
     assert program.evidence["same"]["verifier"] == {"name": "ref.match", "version": "1"}
     with pytest.raises(SkillError, match=r"t.skill:6:12: error: unknown verifier 'ref.mach' \(did you mean 'ref.match'\?\)"):
         compile_source(body.replace("CALL", "ref.mach(response, response)"), "t.skill")
+
+
+def test_a_regex_whose_automaton_explodes_is_refused_not_a_hang(monkeypatch) -> None:
+    # (a|b)*a(a|b){n} needs 2^n DFA states: building its guide would stall the checker, the
+    # .skillc loader and the first judge call alike; the probe is a child process with a deadline
+    from skilldsl.compiler import compile_source
+    from skilldsl.ir import constraints
+
+    monkeypatch.setattr(constraints, "PROBE_SECONDS", 1.0)
+    body = ("skill: t\nmode: pointwise\ninputs: {response: text}\nevidence:\n  j:\n    ask: {user: '{{ response }}'}\n"
+            "    answer: regex(\"(a|b)*a(a|b){26}\")\nreward: len(j)\n")
+    with pytest.raises(SkillError, match=r"t.skill:7:19: error: constrained decoding \(outlines\) cannot use this "
+                                         r"regular expression.*its automaton is not built within 1 s"):
+        compile_source(body, "t.skill")

@@ -12,7 +12,8 @@ import json
 import re
 from functools import lru_cache
 
-__all__ = ["constraint_regex", "engine_problem", "canonical_constraint", "JSON_WHITESPACE"]
+__all__ = ["constraint_regex", "engine_problem", "canonical_constraint", "probe_main", "JSON_WHITESPACE",
+           "PROBE_SECONDS", "PROBE_MEMORY"]
 
 # Between JSON tokens allow at most one space: a small judge otherwise pads with newlines
 # until it runs out of tokens, and the output no longer parses.
@@ -54,25 +55,54 @@ def _regex_of(blob: str) -> str | None:
 def engine_problem(constraint: dict) -> "str | None":
     """Why constrained decoding cannot build a guide for ``constraint``, or None. outlines_core
     (every local engine's guide) turns a JSON schema into a regex and a regex into a DFA: a schema
-    feature it lacks, or lookaround, a backreference or ``\\b`` in a regex, fails there. Checked
-    over a vocabulary of the 256 single bytes (every model's tokens are byte strings), so the
-    compiler needs no model; a problem is the first line of outlines_core's message."""
-    try:
-        regex = constraint_regex(constraint)
-    except (ValueError, TypeError) as exc:
-        return _first_line(exc)
-    return None if regex is None else _dfa_problem(regex)
+    feature it lacks, or lookaround, a backreference or ``\\b`` in a regex, fails there. Built over a
+    vocabulary of the 256 single bytes (every model's tokens are byte strings), so no model is
+    needed, in a child process bounded by :data:`PROBE_SECONDS` and :data:`PROBE_MEMORY`: a regex
+    whose automaton explodes (``(a|b)*a(a|b){24}``) is refused, not a hang of the checker or of the
+    ``.skillc`` loader. A problem is the first line of outlines_core's message. Choices and scores
+    (escaped labels) and free text always decode."""
+    if constraint.get("type", "text") not in ("regex", "json"):
+        return None
+    return _probe(canonical_constraint(constraint))
+
+
+PROBE_SECONDS = 10.0
+PROBE_MEMORY = 2 << 30  # bytes of address space for the probe
 
 
 @lru_cache(maxsize=256)
-def _dfa_problem(regex: str) -> "str | None":
+def _probe(blob: str) -> "str | None":
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from skilldsl.ir.constraints import probe_main; probe_main()"]
+    try:
+        done = subprocess.run(command, input=blob, capture_output=True, text=True, timeout=PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"its automaton is not built within {PROBE_SECONDS:g} s: too many states"
+    if done.returncode == 0:
+        return None
+    if done.returncode < 0 or not done.stdout.strip():  # a signal (an allocation refused), or a crash
+        return f"building its automaton failed (over {PROBE_MEMORY >> 30} GiB of memory, or a crash)"
+    return done.stdout.strip()
+
+
+def probe_main() -> None:
+    """The probe's child process: a constraint as JSON on stdin; exit 0 when a guide is built,
+    else exit 1 with the first line of the reason on stdout."""
+    import resource
+    import sys
+
     from outlines_core import Index, Vocabulary
 
+    resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY, PROBE_MEMORY))
     try:
-        Index(regex, Vocabulary(256, {bytes([b]): [b] for b in range(256)}))
-    except ValueError as exc:
-        return _first_line(exc)
-    return None
+        regex = constraint_regex(json.loads(sys.stdin.read()))
+        if regex is not None:
+            Index(regex, Vocabulary(256, {bytes([b]): [b] for b in range(256)}))
+    except (ValueError, TypeError, MemoryError) as exc:
+        print(_first_line(exc))
+        sys.exit(1)
 
 
 def _first_line(exc: Exception) -> str:
