@@ -248,3 +248,14 @@ def test_a_hostile_id_stays_text_in_the_markdown_report(tmp_path: Path) -> None:
 def _cells(line: str) -> int:
     """Table cells as a Markdown renderer splits them: at pipes not escaped by a backslash."""
     return len(re.findall(r"(?<!\\)\|", re.sub(r"\\\\", "", line))) - 1
+
+
+def test_a_long_run_keeps_the_traces_of_the_disagreements_the_report_shows_only(tmp_path: Path) -> None:
+    # a trace per result of every wrong item made the checkpoint (and memory) grow with the run
+    from skilldsl.eval.judge import MAX_TRACED_ITEMS
+
+    rows = [dict(BEST_OF[1], id=f"q{k}") for k in range(MAX_TRACED_ITEMS + 20)]  # none can be right
+    _report(tmp_path, rows, "md")
+    kept = [json.loads(line) for line in (tmp_path / "report.jsonl").read_text().splitlines()[1:]]
+    assert len(kept) == MAX_TRACED_ITEMS + 20
+    assert [bool(r.get("traces")) for r in kept] == [True] * MAX_TRACED_ITEMS + [False] * 20

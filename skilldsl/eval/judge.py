@@ -328,6 +328,20 @@ class _Record:
 
 
 MAX_TRACES = 8  # results kept per item: a tournament asks many comparisons
+MAX_TRACED_ITEMS = 60  # items of a run that keep their traces: the report shows as many disagreements
+
+
+def keep_traces(records: list, kept: int) -> int:
+    """Drop the traces of ``records`` past the first :data:`MAX_TRACED_ITEMS` of a run that have
+    them (``kept`` so far), so a run's checkpoint and memory do not grow with every wrong item;
+    returns how many are kept now."""
+    for record in records:
+        if record.get("traces"):
+            if kept < MAX_TRACED_ITEMS:
+                kept += 1
+            else:
+                del record["traces"]
+    return kept
 
 
 def disagrees(record: dict) -> bool:

@@ -12,11 +12,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
-from .judge import disagrees
+from .judge import MAX_TRACED_ITEMS, disagrees
 
 __all__ = ["build_sections", "render_markdown", "render_html", "write_report", "Link"]
 
-_MAX_DISAGREEMENTS = 60
+_MAX_DISAGREEMENTS = MAX_TRACED_ITEMS  # the disagreements shown, each with its kept traces
 
 
 class Link(NamedTuple):

@@ -7,7 +7,7 @@ from ..data import takes_alternatives
 from ..progress import progress_bar
 from .checkpoint import Checkpoint
 from .items import Dataset, Skipped
-from .judge import Judge, JudgeOptions, drive
+from .judge import Judge, JudgeOptions, drive, keep_traces
 
 __all__ = ["run_items", "checkpoint_header"]
 
@@ -40,9 +40,11 @@ def run_items(judge: Judge, dataset: Dataset, *, checkpoint: "str | None" = None
     done = {r["id"] for r in records}
     todo = [item for item in todo if item.id not in done]
     bar = progress_bar(len(todo) + len(done), unit="item", desc=judge.info.name, initial=len(done), enabled=progress)
+    traced = keep_traces(records, 0)
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
         got = drive(judge.scorer, [judge.evaluate(item) for item in part])
+        traced = keep_traces(got, traced)
         if store:
             store.append(got)
         records += got
