@@ -123,3 +123,16 @@ def test_a_regex_whose_automaton_explodes_is_refused_not_a_hang(monkeypatch) -> 
     with pytest.raises(SkillError, match=r"t.skill:7:19: error: constrained decoding \(outlines\) cannot use this "
                                          r"regular expression.*its automaton is not built within 1 s"):
         compile_source(body, "t.skill")
+
+
+def test_without_a_child_process_the_probe_checks_in_process(monkeypatch) -> None:
+    import subprocess
+
+    from skilldsl.ir import constraints
+
+    def no_fork(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(subprocess, "run", no_fork)
+    assert constraints.engine_problem({"type": "regex", "pattern": "(?=x)y"}) == "Failed to build DFA error building NFA"
+    assert constraints.engine_problem({"type": "regex", "pattern": "x+y"}) is None

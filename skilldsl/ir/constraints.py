@@ -12,8 +12,8 @@ import json
 import re
 from functools import lru_cache
 
-__all__ = ["constraint_regex", "engine_problem", "canonical_constraint", "probe_main", "JSON_WHITESPACE",
-           "PROBE_SECONDS", "PROBE_MEMORY"]
+__all__ = ["constraint_regex", "engine_problem", "canonical_constraint", "JSON_WHITESPACE", "PROBE_SECONDS",
+           "PROBE_MEMORY"]
 
 # Between JSON tokens allow at most one space: a small judge otherwise pads with newlines
 # until it runs out of tokens, and the output no longer parses.
@@ -68,6 +68,9 @@ def engine_problem(constraint: dict) -> "str | None":
 
 PROBE_SECONDS = 10.0
 PROBE_MEMORY = 2 << 30  # bytes of address space for the probe
+# The child runs this file by path, not as skilldsl.ir.constraints: it needs no importable
+# package (nor a sys.path like its parent's), and no directory of the caller's shadows a module.
+_CHILD = "import runpy, sys; del sys.path[0]; runpy.run_path(sys.argv[1], run_name='__main__')"
 
 
 @lru_cache(maxsize=256)
@@ -75,11 +78,13 @@ def _probe(blob: str) -> "str | None":
     import subprocess
     import sys
 
-    command = [sys.executable, "-c", "from skilldsl.ir.constraints import probe_main; probe_main()"]
     try:
-        done = subprocess.run(command, input=blob, capture_output=True, text=True, timeout=PROBE_SECONDS)
+        done = subprocess.run([sys.executable, "-c", _CHILD, __file__], input=blob, capture_output=True,
+                              text=True, timeout=PROBE_SECONDS)
     except subprocess.TimeoutExpired:
         return f"its automaton is not built within {PROBE_SECONDS:g} s: too many states"
+    except OSError:  # no child process here: check in this one, without the deadline
+        return _guide_problem(json.loads(blob))
     if done.returncode == 0:
         return None
     if done.returncode < 0 or not done.stdout.strip():  # a signal (an allocation refused), or a crash
@@ -87,23 +92,35 @@ def _probe(blob: str) -> "str | None":
     return done.stdout.strip()
 
 
-def probe_main() -> None:
-    """The probe's child process: a constraint as JSON on stdin; exit 0 when a guide is built,
+def _guide_problem(constraint: dict) -> "str | None":
+    """Build ``constraint``'s guide over the 256 single bytes: why that fails, or None."""
+    from outlines_core import Index, Vocabulary
+
+    try:
+        regex = constraint_regex(constraint)
+        if regex is not None:
+            Index(regex, Vocabulary(256, {bytes([b]): [b] for b in range(256)}))
+    except (ValueError, TypeError, MemoryError) as exc:
+        return _first_line(exc)
+    return None
+
+
+def _probe_child() -> None:
+    """The probe's child process: a constraint as JSON on stdin; exit 0 when its guide is built,
     else exit 1 with the first line of the reason on stdout."""
     import resource
     import sys
 
-    from outlines_core import Index, Vocabulary
-
     resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY, PROBE_MEMORY))
-    try:
-        regex = constraint_regex(json.loads(sys.stdin.read()))
-        if regex is not None:
-            Index(regex, Vocabulary(256, {bytes([b]): [b] for b in range(256)}))
-    except (ValueError, TypeError, MemoryError) as exc:
-        print(_first_line(exc))
+    problem = _guide_problem(json.loads(sys.stdin.read()))
+    if problem is not None:
+        print(problem)
         sys.exit(1)
 
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
+
+
+if __name__ == "__main__":
+    _probe_child()
