@@ -102,6 +102,16 @@ def _relabel(name: str, visibility: str):
     return lambda d: d["inputs"][name].update(visibility=visibility)
 
 
+def _run_failing_as(value) -> "callable":
+    def mutate(d: dict) -> None:
+        d["evidence"]["ran"] = {
+            "kind": "run", "code": "result = 1", "uses": [], "limits": {"timeout": 5, "memory_mb": 256},
+            "on_failure": value, "cost": 10, "when": None, "deps": [], "reads": []}
+        d["plan"]["order"].insert(0, "ran")
+        d["plan"]["lazy"].append("ran")
+    return mutate
+
+
 MUTATIONS = [
     # (stock skill, mutation, the place and problem the refusal names)
     ("pairwise_judge", _reward(_p("zz", "A")), "reward: unknown evidence 'zz'"),
@@ -164,6 +174,17 @@ MUTATIONS = [
      "evidence 'judge': answer: constrained decoding (outlines) cannot use this regex answer (Failed to build DFA"),
     ("math_answer", _judge(answer={"type": "json", "schema": {"type": "string", "format": "hostname"}}),
      "evidence 'judge': answer: constrained decoding (outlines) cannot use this json answer (Format hostname"),
+    # what lowering copies as written keeps the source's rules: a bad `retries` made score() raise
+    ("pairwise_judge", lambda d: d["settings"].update(retries="many"),
+     "settings: retries must be an integer, not text 'many'"),
+    ("pairwise_judge", lambda d: d["settings"].update(truncate=None), "settings: truncate must be one of"),
+    ("pairwise_judge", lambda d: d["models"]["default"].update(max_context="big"),
+     "model 'default': max_context must be an integer"),
+    ("pairwise_judge", _judge(think=10 ** 9), "evidence 'judge': think must be at most 32768"),
+    ("math_answer", _run_failing_as(5), "evidence 'ran': on_failure must be at most 1"),
+    ("pairwise_judge", lambda d: d.update(skill="../../outside"), "skill '../../outside': a name is a letter"),
+    ("pairwise_judge", lambda d: d["inputs"].update({"gold\u202e": {"type": "text", "optional": True}}),
+     "input 'gold\\u202e': a name is a letter"),  # repr shows the hidden character
 ]
 
 
@@ -294,3 +315,60 @@ def test_an_expression_nested_past_any_source_is_refused_not_a_crash(tmp_path, d
     path.write_text(json.dumps(doc).replace('"WHEN"', deep), encoding="utf-8")
     with pytest.raises(ValueError, match=r"deep\.skillc: not a valid skilldsl-ir/2 program: .*nested too deeply"):
         Program.load(path)
+
+
+# -- found by attacking the loader: crashes and unbounded work on load, exceptions from score ----
+
+@pytest.mark.parametrize("found", [["skilldsl-ir/2"], {"v": 2}])
+def test_a_format_that_is_not_text_is_refused_not_a_crash(tmp_path, found):
+    path = tmp_path / "odd.skillc"
+    path.write_text(json.dumps({**_compiled("pairwise_judge"), "format": found}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"odd\.skillc: not a skilldsl-ir/2 file"):
+        Program.load(path)
+
+
+def test_thousands_of_unknown_names_are_refused_without_a_suggestion_each(tmp_path, monkeypatch):
+    """Each "did you mean" scans every name: one per problem made 2000 unknown names a two-minute load."""
+    from skilldsl.ir import verify as verify_module
+
+    calls = []
+    real = verify_module.did_you_mean
+    monkeypatch.setattr(verify_module, "did_you_mean", lambda word, options: calls.append(word) or real(word, options))
+    doc = _compiled("pairwise_judge")
+    doc["inputs"].update({f"extra_{i}": {"type": "number", "optional": True} for i in range(300)})
+    doc["reward"] = {"call": "mean", "args": [{"input": f"extr_{i}"} for i in range(300)], "kwargs": {}}
+    with pytest.raises(ValueError, match=r"reward: unknown input 'extr_0' \(did you mean 'extra_0'\?\) "
+                                         r"\(and 299 more problem\(s\)\)"):
+        Program.load(_saved(tmp_path, doc))
+    assert len(calls) <= 10
+
+
+def test_the_answer_probes_of_a_document_share_one_budget(tmp_path, monkeypatch):
+    """Each regex/json answer is probed in a child process for up to PROBE_SECONDS: a .skillc of
+    hundreds of distinct slow automata loaded for an hour. A fake clock says each probe takes 7 s."""
+    from skilldsl.ir import verify as verify_module
+
+    probed, now = [], iter(range(0, 10 ** 6, 7))
+    monkeypatch.setattr(verify_module, "engine_problem", lambda answer: probed.append(answer) and None)
+    monkeypatch.setattr(verify_module, "monotonic", lambda: next(now), raising=False)
+    doc = _compiled("math_answer")
+    judge = doc["evidence"].pop("judge")
+    for i in range(20):
+        doc["evidence"][f"judge{i}"] = {**judge, "answer": {"type": "regex", "pattern": f"(a|b)*a(a|b){{{i}}}"}}
+    doc["reward"] = {"const": 1}
+    doc["plan"] = {"order": sorted(doc["evidence"]), "eager": [], "lazy": sorted(doc["evidence"])}
+    with pytest.raises(ValueError, match=r"answer: constrained decoding \(outlines\) cannot use this regex "
+                                         r"answer \(the document's regex/json answers take over 30 s in all"):
+        Program.load(_saved(tmp_path, doc))
+    assert len(probed) <= 5
+
+
+def test_a_json_answer_nested_past_any_limit_fails_its_row_not_the_call(tmp_path):
+    """The model's JSON answer is data of any depth; the trace copied it recursively and score() raised."""
+    doc = _compiled("pairwise_judge")
+    doc["evidence"]["judge"].update(answer={"type": "json", "schema": {}}, swap=False)
+    doc["reward"] = {"op": "if", "args": [_known("judge"), {"const": 1}, {"const": 0}]}
+    deep = "[" * 900 + "]" * 900
+    skill = skilldsl.load(_saved(tmp_path, doc), backend=ScriptedBackend(write=lambda text, constraint: deep))
+    (result,) = skill.score([_sample(doc)])
+    assert (result.status, result.reason) == ("error", "the model's JSON answer is nested deeper than 100 levels")

@@ -151,6 +151,8 @@ def _check_loaded(doc: Any) -> None:
     """Refuse a read document: another format, a wrong shape, a reward id that does not match, or a
     program the checker would not accept (a matching id proves nothing: anyone can compute one)."""
     found = doc.get("format") if isinstance(doc, dict) else None
+    if not isinstance(found, str):  # a list or an object here is no format (and cannot be looked up)
+        found = None
     if found in _RETIRED:
         raise ValueError(f"{found} is no longer run: {_RETIRED[found]}")
     if found != FORMAT:

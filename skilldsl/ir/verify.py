@@ -18,7 +18,12 @@ its place (``evidence 'judge': when: unknown evidence 'zz'``). Checked:
   topological order of all evidence, once each, split into ``eager``/``lazy``;
 - honesty: a ``label`` input reaches no expression, template, ``each``, ``run`` or ``allow``;
 - verifiers: registered here (a missing plugin is named), at the version the skill was built with,
-  called with the arguments they declare; model aliases are declared.
+  called with the arguments they declare; model aliases are declared;
+- what lowering copies from the source as written keeps the source schema's rules
+  (``skill.schema.json``): names are identifiers; ``settings``, a model's fields, an evidence's
+  ``samples``/``think``/``limits``/``on_failure``;
+- bounded work: the regex/json answers' probes share a budget (:data:`_PROBE_BUDGET`), and only
+  the first problems get a "did you mean" (each scans every name).
 
 Not checked here: a ``run``'s code reading names outside its ``uses`` and a constant index past an
 ``each: [...]`` list (an error, a ``na``, per row at run time), whether the plan's eager split is
@@ -27,12 +32,17 @@ the one lowering would choose, and which reference inputs a prompt was allowed (
 """
 from __future__ import annotations
 
+import functools
+import json
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
+from time import monotonic
 from typing import Any
 
-from .constraints import engine_problem
+from .constraints import PROBE_SECONDS, engine_problem
 from .functions import BUILTINS, resolve_operator
-from .schema_messages import did_you_mean
+from .schema_messages import did_you_mean, problems
 from .types import accepts, describe, element, evidence_value_type, is_list, unify
 
 __all__ = ["verify", "check_program", "RESERVED_NAMES", "tie_misplaced", "lookup_verifier", "known_verifiers",
@@ -46,6 +56,13 @@ RESERVED_NAMES = frozenset({"item", "index", "candidate", "files", "if", "else",
 _SIDE_WORDS = frozenset({"a", "b", "1", "2", "first", "second", "left", "right"})
 _TIE_WORDS = frozenset({"tie", "equal", "same", "draw", "neither", "both", "none"})
 _MAX_SCORE_VALUES = 101
+# a document's regex/json answers share this much probing (each probe alone is bounded by
+# PROBE_SECONDS): a .skillc of many slow automata is refused, not minutes of loading
+_PROBE_BUDGET = 3 * PROBE_SECONDS
+_SUGGESTED = 10  # problems that get a "did you mean": only the first is shown; each costs a scan of the names
+# evidence options lowering copies as written: the source's option -> where the IR keeps it
+_COPIED_OPTIONS = {"samples": ("samples",), "think": ("think",), "timeout": ("limits", "timeout"),
+                   "memory_mb": ("limits", "memory_mb"), "on_failure": ("on_failure",)}
 _COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!=", "and", "or", "not"})
 _SHOWN = {"neg": "-"}
 
@@ -114,12 +131,20 @@ class _Verifier:
         self.evidence: dict = doc["evidence"]
         self.problems: list[str] = []
         self.deps: dict[str, set] = {}  # evidence -> what it depends on, as found
+        self.over_of = {id(n["body"]): n["over"] for n in self.evidence.values() if n["kind"] == "each"}
+        self.probe_seconds = 0.0
+
+    def suggest(self, word: str, options) -> str:
+        """``did_you_mean`` for the first :data:`_SUGGESTED` problems only: it scans every option,
+        and a document of thousands of unknown names must not take minutes to refuse."""
+        return did_you_mean(word, options) if len(self.problems) < _SUGGESTED else ""
 
     def problem(self, place: str, message: str) -> None:
         self.problems.append(f"{place}: {message}")
 
     def run(self) -> list[str]:
         self.check_names()
+        self.check_source_rules()
         self.check_mode()
         for name, node in self.evidence.items():
             self.check_evidence(name, node)
@@ -132,12 +157,45 @@ class _Verifier:
 
     # -- skill-level rules ------------------------------------------------------------------
     def check_names(self) -> None:
+        named = {"skill": [self.doc["skill"]], "input": self.inputs, "evidence": self.evidence,
+                 "file": self.doc["files"], "model alias": self.doc["models"]}
+        identifier = re.compile(_source_schema()["$defs"]["identifier"]["pattern"])
+        for what, names in named.items():
+            for name in names:
+                if not identifier.fullmatch(name):
+                    self.problem(f"{what} {name!r}", "a name is a letter or _, then letters, digits and _")
         for name in self.inputs:
             if name in self.evidence:
                 self.problem(f"evidence '{name}'", f"'{name}' is both an input and an evidence")
         for name in [*self.inputs, *self.evidence]:
             if name in RESERVED_NAMES:
                 self.problem(f"'{name}'", "a reserved word cannot name an input or evidence")
+
+    def check_source_rules(self) -> None:
+        """What lowering copies from the source as written obeys the source schema: ``settings``
+        (the runtime reads ``retries`` before any row exists), each model's fields, and each
+        evidence's ``samples``, ``think``, ``limits`` and ``on_failure``."""
+        rules = _source_schema()
+        for key, value in self.doc["settings"].items():
+            self.check_rule("settings", key, value, rules["properties"]["settings"]["properties"].get(key))
+        for alias, spec in self.doc["models"].items():
+            for key, value in spec.items():
+                self.check_rule(f"model '{alias}'", key, value,
+                                rules["properties"]["models"]["additionalProperties"]["properties"].get(key))
+        for name, node in self.evidence.items():
+            for option, at in _COPIED_OPTIONS.items():
+                value = _get_path(node.get("body", node), at)
+                if value is not None:
+                    self.check_rule(f"evidence '{name}'", ".".join(at), value,
+                                    rules["$defs"]["evidence"]["properties"][option])
+
+    def check_rule(self, place: str, key: str, value: Any, rule: "dict | None") -> None:
+        """``value`` (at ``key``) keeps the source schema's ``rule`` (None: the source has none)."""
+        from jsonschema import Draft202012Validator
+
+        found = problems(Draft202012Validator(rule), value, root=key) if rule is not None else []
+        if found:
+            self.problem(place, found[0].message)
 
     def check_mode(self) -> None:
         mode, candidates = self.doc["mode"], self.doc["candidates"]
@@ -203,7 +261,7 @@ class _Verifier:
         no such input, or a label input, which reaches no evidence."""
         spec = self.inputs.get(name)
         if spec is None:
-            self.problem(place, f"unknown input '{name}'{did_you_mean(name, self.inputs)}")
+            self.problem(place, f"unknown input '{name}'{self.suggest(name, self.inputs)}")
         elif _is_label(spec):
             self.problem(place, f"'{name}' is a label input: labels reach no evidence, prompt or reward")
         else:
@@ -243,7 +301,7 @@ class _Verifier:
         ref = node["verifier"]
         spec = lookup_verifier(ref["name"])
         if spec is None:
-            self.problem(scope.place, f"unknown verifier '{ref['name']}'{did_you_mean(ref['name'], known_verifiers())}"
+            self.problem(scope.place, f"unknown verifier '{ref['name']}'{self.suggest(ref['name'], known_verifiers())}"
                          ": it is not registered here; import the module that registers it "
                          "(--plugin MODULE, $SKILLDSL_PLUGINS or an installed entry point)")
         elif str(ref["version"]) != spec.version:
@@ -277,7 +335,7 @@ class _Verifier:
 
     def each_over(self, body: dict) -> Any:
         """The ``over`` of the ``each`` whose body is ``body`` (None: not an each body)."""
-        return next((n["over"] for n in self.evidence.values() if n.get("body") is body), None)
+        return self.over_of.get(id(body))
 
     def check_answer(self, answer: dict, place: str) -> None:
         if answer["type"] == "choice":
@@ -290,10 +348,21 @@ class _Verifier:
                 self.problem(f"{place}: answer", f"score({lo}, {hi}): need min < max and at most "
                              f"{_MAX_SCORE_VALUES} values")
         elif answer["type"] in ("regex", "json"):
-            problem = engine_problem(answer)
+            problem = self.probe(answer)
             if problem is not None:
                 self.problem(f"{place}: answer", f"constrained decoding (outlines) cannot use this "
                              f"{answer['type']} answer ({problem})")
+
+    def probe(self, answer: dict) -> "str | None":
+        """``engine_problem`` within the document's :data:`_PROBE_BUDGET`."""
+        if self.probe_seconds > _PROBE_BUDGET:
+            return (f"the document's regex/json answers take over {_PROBE_BUDGET:g} s in all to build; "
+                    "no skill needs that many slow automata")
+        start = monotonic()
+        try:
+            return engine_problem(answer)
+        finally:
+            self.probe_seconds += monotonic() - start
 
     def check_run(self, name: str, node: dict, scope: _Scope) -> None:
         for used in node["uses"]:
@@ -318,7 +387,7 @@ class _Verifier:
     def check_model_alias(self, node: dict, place: str) -> None:
         models = self.doc["models"]
         if node["model"] not in models:
-            self.problem(place, f"unknown model alias '{node['model']}'{did_you_mean(node['model'], models)}")
+            self.problem(place, f"unknown model alias '{node['model']}'{self.suggest(node['model'], models)}")
 
     # -- cycles and the plan ---------------------------------------------------------------
     def check_cycles(self) -> None:
@@ -390,7 +459,7 @@ class _Verifier:
         if name is None:
             self.problem(place, "use a file by name: files.<name>")
         elif name not in files:
-            self.problem(place, f"unknown file '{name}'{did_you_mean(name, files)}")
+            self.problem(place, f"unknown file '{name}'{self.suggest(name, files)}")
 
     def read_name(self, name: str, scope: _Scope, what: str) -> str:
         """The type of input or evidence ``name`` read in ``scope`` (recorded), or ``any`` after a problem."""
@@ -405,7 +474,7 @@ class _Verifier:
             self.problem(scope.place, f"'{name}' is not defined here")
         else:
             known = [*self.inputs, *self.evidence, *scope.locals]
-            self.problem(scope.place, unavailable(name) or f"unknown {what} '{name}'{did_you_mean(name, known)}")
+            self.problem(scope.place, unavailable(name) or f"unknown {what} '{name}'{self.suggest(name, known)}")
         return "any"
 
     def use_evidence(self, name: str, scope: _Scope) -> str:
@@ -438,14 +507,14 @@ class _Verifier:
     def type_input(self, e: dict, scope: _Scope) -> str:
         name = e["input"]
         if name not in self.inputs:
-            self.problem(scope.place, f"unknown input '{name}'{did_you_mean(name, self.inputs)}")
+            self.problem(scope.place, f"unknown input '{name}'{self.suggest(name, self.inputs)}")
             return "any"
         return self.read_name(name, scope, "input")
 
     def type_evidence(self, e: dict, scope: _Scope) -> str:
         name = e["evidence"]
         if name not in self.evidence:
-            self.problem(scope.place, f"unknown evidence '{name}'{did_you_mean(name, self.evidence)}")
+            self.problem(scope.place, f"unknown evidence '{name}'{self.suggest(name, self.evidence)}")
             return "any"
         return self.use_evidence(name, scope)
 
@@ -509,7 +578,7 @@ class _Verifier:
         builtin = BUILTINS.get(name)
         if builtin is None:
             why = ("a verifier is called only as a check evidence" if "." in name else
-                   f"unknown function '{name}'{did_you_mean(name, BUILTINS)}")
+                   f"unknown function '{name}'{self.suggest(name, BUILTINS)}")
             self.problem(scope.place, why)
             return "any"
         if e.get("kwargs"):
@@ -551,6 +620,20 @@ def find_cycle(name: str, deps: dict, state: dict, stack: list) -> "list[str] | 
     stack.pop()
     state[name] = 2
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _source_schema() -> dict:
+    """The ``.skill`` schema, whose rules hold for what lowering copies as written."""
+    path = Path(__file__).resolve().parent.parent / "schema" / "skill.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _get_path(node: dict, at: tuple) -> Any:
+    """``node[at[0]][at[1]]...`` or None where a step is missing."""
+    for key in at:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _allowed(node: dict) -> set:

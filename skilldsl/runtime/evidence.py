@@ -12,7 +12,7 @@ import re
 from types import MappingProxyType
 from typing import Any, Callable, Generator
 
-from ..data import AnyOf, list_reference_refused
+from ..data import MAX_DEPTH, AnyOf, deeper_than, list_reference_refused
 from ..ir.types import describe, value_accepts
 from ..values import Value, error, na, ok
 from .backends.base import ChoiceRequest, GenerateRequest
@@ -434,10 +434,15 @@ def _ask_generate(row: Any, node: dict, orders: list) -> Co:
 def _parse_answer(text: str, answer: dict) -> Value:
     if answer["type"] != "json":
         return ok(text)
+    too_deep = error(f"the model's JSON answer is nested deeper than {MAX_DEPTH} levels")
     try:
-        return ok(json.loads(text))
+        value = json.loads(text)
     except ValueError as exc:
         return error(f"the model's answer is not valid JSON: {exc}")
+    except RecursionError:  # deeper than even the decoder goes
+        return too_deep
+    # the trace and every reader of the value recurse: a deeper one fails this row here, not the batch
+    return too_deep if deeper_than(value) else ok(value)
 
 
 # -- route ----------------------------------------------------------------------------------
