@@ -306,6 +306,19 @@ def test_every_golden_program_loads(path):
 
 
 
+def test_the_deepest_expression_the_compiler_accepts_loads_and_scores(tmp_path):
+    # the schema validator recurses per level: at the compiler's limit it used to refuse the file
+    # as "nested too deeply" (and, with the minimum jsonschema, panic in rpds)
+    from skilldsl.compiler import compile_source
+    from skilldsl.ir.program import MAX_EXPRESSION_DEPTH
+
+    body = ("skill: t\nmode: pointwise\ninputs: {x: number}\nevidence:\n  j: {check: 'format.regex(\"a\", pattern=\"a\")'}\n"
+            "reward: (x if j else 0) + " + "-" * (MAX_EXPRESSION_DEPTH - 2) + "x\n")
+    path = compile_source(body, "t.skill").save(tmp_path / "t.skillc")
+    [result] = skilldsl.load(path, backend=ScriptedBackend()).score([{"x": 1}])
+    assert (result.status, result.reward) == ("ok", 2.0)
+
+
 @pytest.mark.parametrize("depth", [400, 5000])
 def test_an_expression_nested_past_any_source_is_refused_not_a_crash(tmp_path, depth):
     doc = _compiled("pairwise_judge")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 from ..errors import Diagnostic, InternalError, SkillError, Span
+from ..ir.program import MAX_EXPRESSION_DEPTH
 
 __all__ = [
     "Expr", "Const", "NA", "Name", "Attr", "Index", "Unary", "Binary", "Cond", "Call",
@@ -22,7 +23,7 @@ __all__ = [
 # (line, col) in the expression text (1-based) -> Span in the .skill file
 PositionMap = Callable[[int, int], "tuple[int, int]"]
 _NOSPAN = Span("<expr>", 1, 1)
-MAX_DEPTH = 200
+MAX_DEPTH = MAX_EXPRESSION_DEPTH  # a .skillc loads (ir/program.py) what the compiler accepts
 
 
 def _span_field():

@@ -1,9 +1,12 @@
 """The compiled skill (``skilldsl-ir/2``): canonical bytes, reward id, save and load."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,13 +160,47 @@ def _check_loaded(doc: Any) -> None:
         raise ValueError(f"{found} is no longer run: {_RETIRED[found]}")
     if found != FORMAT:
         raise ValueError(f"not a {FORMAT} file")
-    try:
+    depth = json_depth(doc)
+    if depth > MAX_NESTING:
+        raise ValueError(f"not a valid {FORMAT} program: nested too deeply ({depth} levels; a compiled skill "
+                         f"has at most {MAX_NESTING}: expressions nest at most {MAX_EXPRESSION_DEPTH} deep)")
+    with _recursion_room(depth):  # the schema's validator and the verifier recurse per level
         validate_doc(doc)
-    except RecursionError:  # the schema's validator recurses once per level; no source nests so deep
-        raise ValueError(f"not a valid {FORMAT} program: an expression is nested too deeply") from None
-    if doc.get("reward_id") != compute_reward_id(doc):
-        raise ValueError("reward id does not match the content (file edited after build?)")
-    check_program(doc)
+        if doc.get("reward_id") != compute_reward_id(doc):
+            raise ValueError("reward id does not match the content (file edited after build?)")
+        check_program(doc)
+
+
+MAX_EXPRESSION_DEPTH = 200  # the compiler refuses a deeper expression
+MAX_NESTING = 2 * MAX_EXPRESSION_DEPTH + 32  # JSON levels: an expression level is an object and its args list
+_FRAMES_PER_LEVEL = 8  # Python frames the schema validator spends per JSON level (about 5, measured)
+_ROOM = threading.Lock()
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` (parsed JSON) nests: 0 for a scalar, 1 for a flat list or object."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
+@contextlib.contextmanager
+def _recursion_room(depth: int):
+    """Raise the interpreter's recursion limit, while checking a document ``depth`` levels deep, to
+    what checking it needs (never lower): a compiled skill's deepest expression is then checked,
+    not refused as a RecursionError (or, with older jsonschema/rpds, a Rust panic)."""
+    with _ROOM:
+        before = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(before, 1000 + _FRAMES_PER_LEVEL * depth))
+        try:
+            yield
+        finally:
+            sys.setrecursionlimit(before)
 
 
 def _read_json(path: "str | Path") -> Any:
