@@ -385,3 +385,10 @@ def test_a_json_answer_nested_past_any_limit_fails_its_row_not_the_call(tmp_path
     skill = skilldsl.load(_saved(tmp_path, doc), backend=ScriptedBackend(write=lambda text, constraint: deep))
     (result,) = skill.score([_sample(doc)])
     assert (result.status, result.reason) == ("error", "the model's JSON answer is nested deeper than 100 levels")
+
+
+def test_an_integer_too_long_to_read_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "long.skillc"
+    path.write_text('{"format": "skilldsl-ir/2", "n": ' + "9" * 5000 + "}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"long\.skillc: not JSON that can be read \(Exceeds the limit"):
+        Program.load(path)

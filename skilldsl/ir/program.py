@@ -214,3 +214,5 @@ def _read_json(path: "str | Path") -> Any:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except RecursionError:
         raise ValueError(f"{path}: not a valid {FORMAT} program: nested too deeply") from None
+    except ValueError as exc:  # what the parser refuses beyond JSON's grammar: a 5,000-digit integer
+        raise ValueError(f"{path}: not JSON that can be read ({exc})") from None
