@@ -392,3 +392,18 @@ def test_an_integer_too_long_to_read_is_refused_naming_the_file(tmp_path):
     path.write_text('{"format": "skilldsl-ir/2", "n": ' + "9" * 5000 + "}", encoding="utf-8")
     with pytest.raises(ValueError, match=r"long\.skillc: not JSON that can be read \(Exceeds the limit"):
         Program.load(path)
+
+
+def test_candidate_has_the_element_type_of_its_list(tmp_path):
+    # a list[number] of candidates: `candidate` is a number for the checker, the verifier and the
+    # runtime alike (it was typed text, so `len(candidate)` compiled and failed every row)
+    from skilldsl.compiler import compile_source
+    from skilldsl.errors import SkillError
+
+    body = ("skill: t\nmode: listwise\ninputs: {prompt: text, nums: 'list[number]'}\ncandidates: nums\n"
+            "evidence:\n  seen: {check: 'format.regex(prompt, pattern=\"a\")'}\nreward: REWARD\n")
+    path = compile_source(body.replace("REWARD", "candidate / 10"), "t.skill").save(tmp_path / "t.skillc")
+    [result] = skilldsl.load(path, backend=ScriptedBackend()).score([{"prompt": "a", "nums": [1, 5, 3]}])
+    assert (result.status, result.reward) == ("ok", 0.5)
+    with pytest.raises(SkillError, match=r"len\(\): argument 1 must be text or a list, but this is a number"):
+        compile_source(body.replace("REWARD", "len(candidate)"), "t.skill")

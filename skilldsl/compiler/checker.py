@@ -130,7 +130,11 @@ class _Checker:
             self.out.error(span, f"candidates: '{skill.candidates}' must be a visible list input")
 
     def reward_locals(self) -> dict:
-        return {"candidate": "text"} if self.skill.mode == "listwise" else {}
+        """``candidate`` in a listwise skill: an element of its candidates list."""
+        if self.skill.mode != "listwise":
+            return {}
+        inp = self.skill.inputs.get(self.skill.candidates or "")
+        return {"candidate": element(inp.type) if inp is not None and is_list(inp.type) else "text"}
 
     def evidence_locals(self, ev: Evidence) -> dict:
         names = dict(self.reward_locals())

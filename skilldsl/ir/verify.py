@@ -212,7 +212,11 @@ class _Verifier:
             self.problem("candidates", f"{candidates!r} must name a visible list input")
 
     def reward_locals(self) -> dict:
-        return {"candidate": "text"} if self.doc["mode"] == "listwise" else {}
+        """``candidate`` in a listwise skill: an element of its candidates list."""
+        if self.doc["mode"] != "listwise":
+            return {}
+        spec = self.inputs.get(self.doc.get("candidates") or "")
+        return {"candidate": element(spec["type"]) if spec is not None and is_list(spec["type"]) else "text"}
 
     # -- evidence ---------------------------------------------------------------------------
     def check_evidence(self, name: str, node: dict) -> None:
