@@ -170,6 +170,7 @@ MUTATIONS = [
     ("math_answer", _run_uses_label, "evidence 'answered': uses: 'gold' is a label input"),
     ("reward_judge", _relabel("checklist", "label"), "evidence 'a_items': each: 'checklist' is a label input"),
     ("best_of_n", _relabel("responses", "label"), "candidates: 'responses' must name a visible list input"),
+    ("pairwise_judge", _judge(samples=1_000_000), "evidence.judge.samples must be at most 1024"),
     ("math_answer", _judge(answer={"type": "regex", "pattern": "(?=y)yes"}),
      "evidence 'judge': answer: constrained decoding (outlines) cannot use this regex answer (Failed to build DFA"),
     ("math_answer", _judge(answer={"type": "json", "schema": {"type": "string", "format": "hostname"}}),

@@ -19,6 +19,7 @@ __all__ = ["build_skill", "DEFAULT_SETTINGS"]
 
 DEFAULT_SETTINGS = {"retries": 1, "max_prompt_tokens": 2048, "truncate": "middle", "temperature": 0.0, "seed": 0}
 _ANSWERS = ("choice", "score", "regex", "json", "text")
+MAX_ANSWER_TOKENS = 32768  # regex(..., max_tokens=N), text(max_tokens=N): as the schema bounds an ask's max_tokens
 
 
 def build_skill(doc: Document, base_dir: Path) -> Skill:
@@ -306,8 +307,8 @@ def _max_tokens(call: Call) -> "int | None":
     for key, value in call.kwargs:
         if key == "max_tokens":
             n = _int_arg(value, "max_tokens")
-            if n < 1:
-                raise SkillError(Diagnostic(value.span, "max_tokens must be at least 1"))
+            if not 1 <= n <= MAX_ANSWER_TOKENS:
+                raise SkillError(Diagnostic(value.span, f"max_tokens must be between 1 and {MAX_ANSWER_TOKENS}"))
             return n
     return None
 
