@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["json_text", "strict_json", "MAX_DEPTH", "deeper_than", "type_name", "AnyOf", "answer_texts",
+__all__ = ["json_text", "strict_json", "MAX_DEPTH", "deeper_than", "nesting_depth", "type_name", "AnyOf", "answer_texts",
            "takes_alternatives", "ALTERNATIVE_READERS", "list_reference_refused"]
 
 MAX_DEPTH = 100  # nested lists/objects in one sample: far above real data, far below the recursion limit
@@ -46,18 +46,24 @@ def strict_json(text: "str | bytes") -> Any:
 
 
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` nests lists/tuples/dicts more than ``limit`` levels (``[]`` is one level).
+    """Whether ``value`` nests lists/tuples/dicts more than ``limit`` levels (``[]`` is one level)."""
+    return nesting_depth(value, limit) > limit
 
-    Iterative, so a value of any depth (or a cycle) is measured without recursion."""
+
+def nesting_depth(value: Any, limit: "int | None" = None) -> int:
+    """How many levels of lists/tuples/dicts ``value`` nests (0 for a scalar, 1 for ``[]``),
+    measuring no further than ``limit + 1``. Iterative, so a value of any depth (or, with a
+    ``limit``, a cycle) is measured without recursion."""
     containers = (dict, list, tuple)
-    stack = [(value, 1)] if isinstance(value, containers) else []
+    deepest, stack = 0, [(value, 1)] if isinstance(value, containers) else []
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return True
+        deepest = max(deepest, depth)
+        if limit is not None and depth > limit:
+            break
         children = item.values() if isinstance(item, dict) else item
         stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
-    return False
+    return deepest
 
 
 def type_name(v: Any) -> str:

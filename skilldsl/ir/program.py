@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data import nesting_depth
 from .verify import check_program
 
 __all__ = ["FORMAT", "Program", "canonical_json", "canonical_numbers", "compute_reward_id", "schema_path",
@@ -160,7 +161,7 @@ def _check_loaded(doc: Any) -> None:
         raise ValueError(f"{found} is no longer run: {_RETIRED[found]}")
     if found != FORMAT:
         raise ValueError(f"not a {FORMAT} file")
-    depth = json_depth(doc)
+    depth = nesting_depth(doc, MAX_NESTING)
     if depth > MAX_NESTING:
         raise ValueError(f"not a valid {FORMAT} program: nested too deeply ({depth} levels; a compiled skill "
                          f"has at most {MAX_NESTING}: expressions nest at most {MAX_EXPRESSION_DEPTH} deep)")
@@ -175,18 +176,6 @@ MAX_EXPRESSION_DEPTH = 200  # the compiler refuses a deeper expression
 MAX_NESTING = 2 * MAX_EXPRESSION_DEPTH + 32  # JSON levels: an expression level is an object and its args list
 _FRAMES_PER_LEVEL = 8  # Python frames the schema validator spends per JSON level (about 5, measured)
 _ROOM = threading.Lock()
-
-
-def json_depth(value: Any) -> int:
-    """How deeply ``value`` (parsed JSON) nests: 0 for a scalar, 1 for a flat list or object."""
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        item, level = todo.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, level)
-            todo.extend((child, level + 1) for child in children)
-    return deepest
 
 
 @contextlib.contextmanager
