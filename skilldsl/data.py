@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["json_text", "strict_json", "MAX_DEPTH", "deeper_than", "nesting_depth", "type_name", "AnyOf", "answer_texts",
-           "takes_alternatives", "ALTERNATIVE_READERS", "list_reference_refused"]
+__all__ = ["json_text", "strict_json", "MAX_DEPTH", "deeper_than", "nesting_depth", "type_name", "AnyOf",
+           "answer_texts", "takes_alternatives", "ALTERNATIVE_READERS", "list_reference_refused"]
 
 MAX_DEPTH = 100  # nested lists/objects in one sample: far above real data, far below the recursion limit
 
