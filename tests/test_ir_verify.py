@@ -408,3 +408,14 @@ def test_candidate_has_the_element_type_of_its_list(tmp_path):
     assert (result.status, result.reward) == ("ok", 0.5)
     with pytest.raises(SkillError, match=r"len\(\): argument 1 must be text or a list, but this is a number"):
         compile_source(body.replace("REWARD", "len(candidate)"), "t.skill")
+
+
+def test_a_key_given_twice_is_refused_not_silently_the_last(tmp_path):
+    # a reader (or a diff) sees the first "visibility": "label"; json.loads would keep the second
+    doc = _compiled("math_answer")
+    text = json.dumps(doc).replace('"visibility": "reference"', '"visibility": "label", "visibility": "reference"', 1)
+    assert text.count('"visibility"') > json.dumps(doc).count('"visibility"')
+    path = tmp_path / "twice.skillc"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"twice\.skillc: not JSON that can be read \(key 'visibility' given twice"):
+        Program.load(path)

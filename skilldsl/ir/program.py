@@ -195,7 +195,7 @@ def _recursion_room(depth: int):
 def _read_json(path: "str | Path") -> Any:
     """The JSON in ``path``; a truncated or non-JSON file is a ``ValueError`` saying where."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not JSON ({exc.msg}: line {exc.lineno} column {exc.colno}); "
                          "a .skillc is written by `skilldsl build`") from None
@@ -203,5 +203,16 @@ def _read_json(path: "str | Path") -> Any:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except RecursionError:
         raise ValueError(f"{path}: not a valid {FORMAT} program: nested too deeply") from None
-    except ValueError as exc:  # what the parser refuses beyond JSON's grammar: a 5,000-digit integer
+    except ValueError as exc:  # beyond JSON's grammar: a 5,000-digit integer, a key given twice
         raise ValueError(f"{path}: not JSON that can be read ({exc})") from None
+
+
+def _unique_keys(pairs: list) -> dict:
+    """An object whose keys are distinct: with a key given twice, what a reader of the file sees
+    first is not what ``json.loads`` keeps (the last), so the file is refused."""
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key!r} given twice in one object")
+        seen[key] = value
+    return seen
