@@ -459,9 +459,18 @@ def _refuse_filter(node: nodes.Filter, lineno: int):
         if isinstance(value, str) and value not in named[1]:
             yield Refusal(lineno, value, f"no {named[2]} named '{value}' in skill templates"
                           + did_you_mean(value, named[1]))
-    for kw in node.kwargs:
-        if kw.key == "attribute" and isinstance(kw.value, nodes.Const) and _internal(str(kw.value.value)):
-            yield _attribute(lineno, str(kw.value.value))
+    at = _ATTRIBUTE_ARG.get(node.name)
+    given = [node.args[at]] if at is not None and len(node.args) > at else []
+    given += [kw.value for kw in node.kwargs if kw.key == "attribute"]
+    for value in given:
+        if isinstance(value, nodes.Const) and any(_internal(part) for part in str(value.value).split(".")):
+            yield _attribute(lineno, str(value.value))
+
+
+# filters that read an attribute named by a positional argument (its index; ``attribute=`` anywhere):
+# a dotted path is read part by part, so every part must be visible
+_ATTRIBUTE_ARG = {"attr": 0, "selectattr": 0, "rejectattr": 0, "groupby": 0, "sum": 0, "join": 1, "unique": 1,
+                  "min": 1, "max": 1, "sort": 2}
 
 
 def _call(lineno: int, callee) -> Refusal:
