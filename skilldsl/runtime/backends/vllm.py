@@ -208,7 +208,8 @@ class VLLMBackend(PromptEncoding):
     def generate(self, requests: list[GenerateRequest]) -> list[Generation]:
         """Generation under each request's constraint through vLLM's structured outputs (module doc)."""
         prepared = [attempt(r, self._prepare_generation, unservable()) for r in requests]
-        params = {i: attempt(p, _sampling, unservable()) for i, p in enumerate(prepared) if isinstance(p, _Gen)}
+        params = {i: attempt(requests[i], lambda _, item=p: _sampling(item), unservable())
+                  for i, p in enumerate(prepared) if isinstance(p, _Gen)}
         out = [params[i] if isinstance(params.get(i), Generation) else p for i, p in enumerate(prepared)]
         live = [i for i in params if not isinstance(out[i], Generation)]  # a constraint it cannot build fails alone
         outputs = self._run([{"prompt_token_ids": prepared[i].prompt} for i in live], [params[i] for i in live])
